@@ -1,0 +1,201 @@
+/**
+ * Protocol detection and routing: the StreamConsumer that reassembly feeds for each connection. It
+ * holds the first bytes of each direction (bounded) until a dissector's `detect` claims the stream,
+ * then replays them, in arrival order, into that dissector's session and streams the rest straight
+ * through. Ports only order the candidates (STYLE.md: no trial parses); decode-as rules force a
+ * protocol on a port without detection, as tshark's `-d` does.
+ */
+import type { Connection } from '../flows/connection.js';
+import type { Direction, StreamConsumer, StreamConsumerFactory } from '../flows/stream.js';
+import type { SessionContext, TcpDissector, TcpSession } from './dissector.js';
+import type { Entry, EntryEndpoint, Protocol } from './entry.js';
+
+/** Bytes held per direction while detecting; past this the stream is left undissected. */
+export const MAX_DETECT_BYTES = 8192;
+
+export interface L7Summary {
+  protocol: Protocol | null;
+  entries: number;
+  parseErrors: number;
+  /** The first few parse errors, for the record. */
+  errorSamples: string[];
+  [annotation: string]: unknown;
+}
+
+export interface RouterOptions {
+  dissectors: readonly TcpDissector[];
+  /** Port -> dissector name forced on connections to (or from) that port. */
+  decodeAs?: ReadonlyMap<number, string>;
+  onEntry(entry: Entry): void;
+  /** Called for each parse error, so the pipeline can count them by protocol. */
+  onParseError?(protocol: Protocol, detail: string): void;
+}
+
+export class DissectorRouter implements StreamConsumerFactory {
+  constructor(readonly options: RouterOptions) {}
+
+  create(conn: Connection): StreamConsumer {
+    return new ConnectionDissection(conn, this.options);
+  }
+}
+
+interface Held {
+  dir: Direction;
+  data: Uint8Array;
+  ts: number;
+}
+
+class ConnectionDissection implements StreamConsumer, SessionContext {
+  readonly connectionId: number;
+  readonly client: EntryEndpoint;
+  readonly server: EntryEndpoint;
+  readonly summary: L7Summary = { protocol: null, entries: 0, parseErrors: 0, errorSamples: [] };
+  private session: TcpSession | null = null;
+  private dissector: TcpDissector | null = null;
+  /** Candidates still in the running, best first; null once decided. */
+  private candidates: TcpDissector[] | null;
+  private held: Held[] = [];
+  private heldBytes: [number, number] = [0, 0];
+  /** Bytes that arrived past MAX_DETECT_BYTES while detecting: a gap for the session that wins. */
+  private dropped: [number, number] = [0, 0];
+  private entrySeq = 0;
+
+  constructor(
+    conn: Connection,
+    private readonly options: RouterOptions,
+  ) {
+    this.connectionId = conn.id;
+    this.client = { ip: conn.srcIp(), port: conn.srcPort };
+    this.server = { ip: conn.dstIp(), port: conn.dstPort };
+    const forced = options.decodeAs?.get(conn.dstPort) ?? options.decodeAs?.get(conn.srcPort);
+    const byPort = (d: TcpDissector) => d.ports.includes(conn.dstPort) || d.ports.includes(conn.srcPort);
+    if (forced) {
+      const d = options.dissectors.find((x) => x.name === forced);
+      this.candidates = null;
+      if (d) this.start(d);
+    } else {
+      this.candidates = [
+        ...options.dissectors.filter(byPort),
+        ...options.dissectors.filter((d) => !byPort(d)),
+      ];
+    }
+  }
+
+  // SessionContext
+
+  /** Returns the entry's id, so a session can link later entries to it (WebSocket to its upgrade). */
+  emit(e: Parameters<SessionContext['emit']>[0]): string {
+    this.summary.entries++;
+    const id = `${this.connectionId}-${++this.entrySeq}`;
+    this.options.onEntry({
+      type: 'entry',
+      id,
+      connectionId: this.connectionId,
+      ...e,
+      src: e.src ?? this.client,
+      dst: e.dst ?? this.server,
+    } as Entry);
+    return id;
+  }
+
+  parseError(detail: string): void {
+    this.summary.parseErrors++;
+    if (this.summary.errorSamples.length < 3) this.summary.errorSamples.push(detail);
+    if (this.dissector) this.options.onParseError?.(this.dissector.protocol, detail);
+  }
+
+  annotate(key: string, value: unknown): void {
+    this.summary[key] = value;
+  }
+
+  switchTo(name: string): TcpSession | null {
+    const d = this.options.dissectors.find((x) => x.name === name);
+    if (!d) return null;
+    const previous = this.summary.protocol;
+    this.dissector = d;
+    this.session = d.createSession(this);
+    if (previous && previous !== d.protocol) this.summary.upgradedTo = d.protocol;
+    return this.session;
+  }
+
+  // StreamConsumer
+
+  onData(dir: Direction, data: Uint8Array, ts: number): void {
+    if (this.session) {
+      this.session.onData(dir, data, ts);
+      return;
+    }
+    if (!this.candidates) return; // undissectable: nothing claimed it
+    const room = MAX_DETECT_BYTES - this.heldBytes[dir];
+    if (room <= 0) {
+      this.dropped[dir] += data.length;
+      return;
+    }
+    // Held bytes outlive the capture buffer, so they are copied (bounded by MAX_DETECT_BYTES).
+    this.held.push({ dir, data: data.slice(0, room), ts });
+    this.heldBytes[dir] += Math.min(data.length, room);
+    if (data.length > room) this.dropped[dir] += data.length - room;
+    const first = this.firstBytes(dir);
+    const still: TcpDissector[] = [];
+    for (const d of this.candidates) {
+      const verdict = d.detect(dir, first);
+      if (verdict === 'yes') {
+        this.start(d);
+        return;
+      }
+      if (verdict === 'more') still.push(d);
+    }
+    this.candidates = still;
+    if (
+      still.length === 0 ||
+      (this.heldBytes[0] >= MAX_DETECT_BYTES && this.heldBytes[1] >= MAX_DETECT_BYTES)
+    ) {
+      this.giveUp();
+    }
+  }
+
+  onGap(dir: Direction, bytes: number, ts: number): void {
+    if (this.session) {
+      this.session.onGap(dir, bytes, ts);
+      return;
+    }
+    // A gap while detecting: what was held in that direction no longer starts a message, drop it.
+    this.held = this.held.filter((h) => h.dir !== dir);
+    this.heldBytes[dir] = 0;
+    this.dropped[dir] = 0;
+  }
+
+  onEnd(dir: Direction, ts: number): void {
+    this.session?.onEnd(dir, ts);
+  }
+
+  onClose(conn: Connection): void {
+    this.session?.onClose(conn.lastTs);
+    this.held = [];
+    if (this.summary.protocol || this.summary.parseErrors) conn.l7 = this.summary as Record<string, unknown>;
+  }
+
+  private firstBytes(dir: Direction): Uint8Array {
+    const parts = this.held.filter((h) => h.dir === dir);
+    if (parts.length === 1) return parts[0]!.data;
+    return Buffer.concat(parts.map((p) => p.data));
+  }
+
+  private start(d: TcpDissector): void {
+    this.dissector = d;
+    this.candidates = null;
+    this.summary.protocol = d.protocol;
+    this.session = d.createSession(this);
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.session.onData(h.dir, h.data, h.ts);
+    const last = held[held.length - 1]?.ts ?? 0;
+    for (const dir of [0, 1] as const)
+      if (this.dropped[dir]) this.session.onGap(dir, this.dropped[dir], last);
+  }
+
+  private giveUp(): void {
+    this.candidates = null;
+    this.held = [];
+  }
+}
