@@ -138,6 +138,12 @@ export class Defragmenter {
     if (this.pending.size !== 0) this.expire(ts);
   }
 
+  /** The source ended: every datagram still missing a piece never completes (counted as a timeout). */
+  flush(): void {
+    if (this.pending.size) this.errors.add('fragment.timeout', this.pending.size);
+    this.pending.clear();
+  }
+
   private expire(ts: number): void {
     if (ts - this.lastSweep < 1_000_000 || this.pending.size === 0) return;
     this.lastSweep = ts;

@@ -29,6 +29,11 @@ export interface RouterOptions {
   onEntry(entry: Entry): void;
   /** Called for each parse error, so the pipeline can count them by protocol. */
   onParseError?(protocol: Protocol, detail: string): void;
+  /**
+   * Called when a session throws. The throw is a bug, never the input's fault, but one connection's
+   * bytes must not stop the capture: the connection is no longer dissected and the run goes on.
+   */
+  onException?(protocol: Protocol, error: unknown): void;
 }
 
 export class DissectorRouter implements StreamConsumerFactory {
@@ -122,7 +127,11 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
 
   onData(dir: Direction, data: Uint8Array, ts: number): void {
     if (this.session) {
-      this.session.onData(dir, data, ts);
+      try {
+        this.session.onData(dir, data, ts);
+      } catch (err) {
+        this.contain(err);
+      }
       return;
     }
     if (!this.candidates) return; // undissectable: nothing claimed it
@@ -132,7 +141,7 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
       return;
     }
     // Held bytes outlive the capture buffer, so they are copied (bounded by MAX_DETECT_BYTES).
-    this.held.push({ dir, data: data.slice(0, room), ts });
+    this.held.push({ dir, data: new Uint8Array(data.subarray(0, room)), ts });
     this.heldBytes[dir] += Math.min(data.length, room);
     if (data.length > room) this.dropped[dir] += data.length - room;
     const first = this.firstBytes(dir);
@@ -140,7 +149,11 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
     for (const d of this.candidates) {
       const verdict = d.detect(dir, first);
       if (verdict === 'yes') {
-        this.start(d);
+        try {
+          this.start(d);
+        } catch (err) {
+          this.contain(err);
+        }
         return;
       }
       if (verdict === 'more') still.push(d);
@@ -156,7 +169,11 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
 
   onGap(dir: Direction, bytes: number, ts: number): void {
     if (this.session) {
-      this.session.onGap(dir, bytes, ts);
+      try {
+        this.session.onGap(dir, bytes, ts);
+      } catch (err) {
+        this.contain(err);
+      }
       return;
     }
     // A gap while detecting: what was held in that direction no longer starts a message, drop it.
@@ -166,11 +183,19 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
   }
 
   onEnd(dir: Direction, ts: number): void {
-    this.session?.onEnd(dir, ts);
+    try {
+      this.session?.onEnd(dir, ts);
+    } catch (err) {
+      this.contain(err);
+    }
   }
 
   onClose(conn: Connection): void {
-    this.session?.onClose(conn.lastTs);
+    try {
+      this.session?.onClose(conn.lastTs);
+    } catch (err) {
+      this.contain(err);
+    }
     this.held = [];
     if (this.summary.protocol || this.summary.parseErrors) conn.l7 = this.summary as Record<string, unknown>;
   }
@@ -192,6 +217,16 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
     const last = held[held.length - 1]?.ts ?? 0;
     for (const dir of [0, 1] as const)
       if (this.dropped[dir]) this.session.onGap(dir, this.dropped[dir], last);
+  }
+
+  /** A session threw: count it (as a parse error too, so it shows on the connection) and stop. */
+  private contain(err: unknown): void {
+    const protocol = this.dissector?.protocol ?? this.summary.protocol;
+    const message = err instanceof Error ? err.message : String(err);
+    this.parseError(`dissector exception: ${message}`);
+    if (protocol) this.options.onException?.(protocol, err);
+    this.session = null;
+    this.giveUp();
   }
 
   private giveUp(): void {

@@ -13,10 +13,17 @@ export interface UdpDispatchOptions {
   decodeAs?: ReadonlyMap<number, string>;
   onEntry(entry: Entry): void;
   onParseError?(protocol: Protocol, detail: string): void;
+  /** A handler threw (a bug): the datagram is dropped and counted, the run goes on. */
+  onException?(protocol: Protocol, error: unknown): void;
+}
+
+interface Slot {
+  dissector: UdpDissector;
+  handler: UdpHandler;
 }
 
 export class UdpDispatcher {
-  private readonly handlers: { dissector: UdpDissector; handler: UdpHandler }[];
+  private readonly handlers: Slot[];
   private seq = 0;
 
   constructor(private readonly options: UdpDispatchOptions) {
@@ -35,31 +42,55 @@ export class UdpDispatcher {
     const data = d.data.subarray(d.payloadOffset, d.payloadOffset + d.payloadLength);
     const target = this.choose(d.srcPort, d.dstPort, data);
     if (!target) return;
-    target.onDatagram(
-      { ip: formatIp(d.src0, d.src1, d.src2, d.src3), port: d.srcPort },
-      { ip: formatIp(d.dst0, d.dst1, d.dst2, d.dst3), port: d.dstPort },
-      data,
-      d.tsMicros,
+    this.guard(target, () =>
+      target.handler.onDatagram(
+        { ip: formatIp(d.src0, d.src1, d.src2, d.src3), port: d.srcPort },
+        { ip: formatIp(d.dst0, d.dst1, d.dst2, d.dst3), port: d.dstPort },
+        data,
+        d.tsMicros,
+      ),
     );
   }
 
-  private choose(srcPort: number, dstPort: number, data: Uint8Array): UdpHandler | null {
+  /**
+   * Decode-as first; then a dissector on its own port; then any that recognises the payload. A
+   * datagram on a dissector's port that nobody recognises is counted as malformed for it (tshark
+   * marks such a datagram malformed too), not silently skipped.
+   */
+  private choose(srcPort: number, dstPort: number, data: Uint8Array): Slot | null {
     const forced = this.options.decodeAs?.get(dstPort) ?? this.options.decodeAs?.get(srcPort);
-    if (forced) return this.handlers.find((h) => h.dissector.name === forced)?.handler ?? null;
-    let fallback: UdpHandler | null = null;
-    for (const { dissector, handler } of this.handlers) {
+    if (forced) return this.handlers.find((h) => h.dissector.name === forced) ?? null;
+    let fallback: Slot | null = null;
+    let refused: Slot | null = null;
+    for (const slot of this.handlers) {
+      const { dissector } = slot;
       const onPort = dissector.ports.includes(dstPort) || dissector.ports.includes(srcPort);
-      if (onPort && dissector.detect(data) === 'yes') return handler;
-      if (!onPort && !fallback && dissector.detect(data) === 'yes') fallback = handler;
+      if (onPort) {
+        if (dissector.detect(data) === 'yes') return slot;
+        refused ??= slot;
+      } else if (!fallback && dissector.detect(data) === 'yes') fallback = slot;
     }
+    if (!fallback && refused)
+      this.options.onParseError?.(
+        refused.dissector.protocol,
+        `a ${data.length}-byte datagram on port ${refused.dissector.ports.includes(dstPort) ? dstPort : srcPort} is not ${refused.dissector.name}`,
+      );
     return fallback;
   }
 
   tick(ts: number): void {
-    for (const h of this.handlers) h.handler.tick(ts);
+    for (const h of this.handlers) this.guard(h, () => h.handler.tick(ts));
   }
 
   close(ts: number): void {
-    for (const h of this.handlers) h.handler.close(ts);
+    for (const h of this.handlers) this.guard(h, () => h.handler.close(ts));
+  }
+
+  private guard(slot: Slot, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.options.onException?.(slot.dissector.protocol, err);
+    }
   }
 }

@@ -92,10 +92,17 @@ export class Pipeline {
           decodeAs: dissect.decodeAs,
           onEntry,
           onParseError,
+          onException: () => this.errors.add('dissect.exception'),
         });
       const udp = dissect.udp ?? UDP_DISSECTORS;
       if (udp.length)
-        this.udp = new UdpDispatcher({ dissectors: udp, decodeAs: dissect.decodeAs, onEntry, onParseError });
+        this.udp = new UdpDispatcher({
+          dissectors: udp,
+          decodeAs: dissect.decodeAs,
+          onEntry,
+          onParseError,
+          onException: () => this.errors.add('dissect.exception'),
+        });
     }
     this.tracker = new TcpTracker(
       { ...DEFAULT_TRACKER_OPTIONS, ...options },
@@ -140,6 +147,7 @@ export class Pipeline {
 
   /** The source ended: report every connection still open. */
   finish(): void {
+    this.decoder.defrag.flush();
     this.tracker.finish();
     this.udp?.close(this.stats.lastTs);
   }

@@ -26,6 +26,8 @@ export const ERROR_CODES = {
   'flows.table_full': 'The connection table was full; the packet was counted but its connection not tracked.',
   'dissect.malformed':
     'A dissector met bytes that break its protocol; it resynchronised or gave up on the stream.',
+  'dissect.exception':
+    'A dissector threw on bytes it did not expect (a podwire bug); that connection is no longer dissected.',
   'reassembly.buffer_overflow':
     'Out-of-order data exceeded the per-connection or global buffer cap; the hole was skipped as a gap.',
 } as const;

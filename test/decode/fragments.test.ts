@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { readCaptureFile } from '../../src/capture/file-source.js';
 import { LinkType } from '../../src/capture/packet.js';
+import { analyzeFiles } from '../../src/cli/analyze.js';
 import { Decoder } from '../../src/decode/decoder.js';
 import { Defragmenter } from '../../src/decode/fragments.js';
 import { DecodeResult } from '../../src/decode/packet.js';
@@ -350,4 +351,17 @@ test('fragments whose pieces arrive in different reads of the file reassemble to
     assert.equal(payloads.length, 1, `chunk size ${chunkSize}`);
     assert.deepEqual(payloads[0], DATA, `chunk size ${chunkSize}: reassembled bytes`);
   }
+});
+
+test('a datagram still missing a piece when the file ends is counted as fragment.timeout', async () => {
+  const frags = ipv4Fragments(V4, SEGMENT, [1480, 1480]);
+  const frames = [frags[0]!, frags[2]!].map((p) => ethernet({ etherType: EtherType.IPV4 }, p));
+  const c = writePcap(
+    { linkType: LinkType.ETHERNET },
+    frames.map((data, i) => ({ data, sec: 1_700_000_000, frac: i })),
+  );
+  const path = writeFile(dir, 'frags-incomplete.pcap', c.bytes);
+  const { summary } = await analyzeFiles([path], { tracker: {}, progress: false }, () => {});
+  assert.equal(summary.fragments, 2);
+  assert.deepEqual(summary.errors, { 'fragment.timeout': 1 });
 });

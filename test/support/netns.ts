@@ -100,34 +100,9 @@ export class Node {
     return child;
   }
 
-  /**
-   * Starts tcpdump on an interface writing `file`; resolves once it is listening. Call `stop()` on
-   * the result to end the capture (SIGINT, so the file is complete).
-   */
-  async capture(iface: string, file: string, filter: string[] = []): Promise<{ stop(): Promise<void> }> {
-    // --immediate-mode: without it libpcap hands packets over a block at a time (TPACKET_V3), and a
-    // SIGINT drops the unfinished block, i.e. the last second of traffic.
-    const child = spawn(
-      'tcpdump',
-      ['-i', iface, '-s', '0', '-U', '--immediate-mode', '-w', file, ...filter],
-      {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
-    );
-    let err = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d: Buffer) => {
-        err += d.toString();
-        if (err.includes('listening on')) resolve();
-      });
-      child.on('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
-    });
-    return {
-      async stop() {
-        child.kill('SIGINT');
-        if (child.exitCode === null) await once(child, 'exit');
-      },
-    };
+  /** Starts tcpdump on one of the node's interfaces; see `captureInterface`. */
+  capture(iface: string, file: string, filter: string[] = []): Promise<Capture> {
+    return captureInterface(iface, file, filter);
   }
 
   /** Stops everything started and removes the pods and the bridge (also leftovers of a failed run). */
@@ -139,7 +114,13 @@ export class Node {
       }
     }
     for (const name of podNames) await sh('ip', ['netns', 'del', `${this.prefix}-${name}`]).catch(() => {});
-    await sh('ip', ['link', 'del', this.bridge]).catch(() => {});
+    // A run killed half-way leaves host-side veths behind (their namespace was never deleted, or
+    // the kernel had not yet torn the pair down): remove every link of ours by name.
+    const links = JSON.parse(await sh('ip', ['-j', 'link']).catch(() => '[]')) as { ifname: string }[];
+    for (const { ifname } of links) {
+      if (ifname.startsWith(`${this.prefix}v`) || ifname === this.bridge)
+        await sh('ip', ['link', 'del', ifname]).catch(() => {});
+    }
     this.pods.length = 0;
   }
 }
@@ -156,4 +137,37 @@ export async function waitFor(probe: () => Promise<unknown>, ms = 5000): Promise
       await new Promise((r) => setTimeout(r, 50));
     }
   }
+}
+
+export interface Capture {
+  /** Ends the capture (SIGINT, so the file is complete) and waits for tcpdump to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts tcpdump on `iface` (a pod's host-side veth, or `lo` for the machine's own servers) writing
+ * `file`, with an optional capture filter (`['tcp', 'port', '6379']`); resolves once it is listening.
+ */
+export async function captureInterface(iface: string, file: string, filter: string[] = []): Promise<Capture> {
+  // --immediate-mode: without it libpcap hands packets over a block at a time (TPACKET_V3), and a
+  // SIGINT drops the unfinished block, i.e. the last second of traffic.
+  const child = spawn('tcpdump', ['-i', iface, '-s', '0', '-U', '--immediate-mode', '-w', file, ...filter], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('listening on')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`tcpdump exited ${code}: ${err}`)));
+  });
+  return {
+    async stop() {
+      // Let the kernel hand over the last packets before the signal.
+      await new Promise((r) => setTimeout(r, 100));
+      child.kill('SIGINT');
+      if (child.exitCode === null) await once(child, 'exit');
+    },
+  };
 }
