@@ -51,7 +51,9 @@ test('bench/run.sh builds a capture, times both tools and prints the ratio', {
       ({ code, stdout, stderr } = e);
     }
     assert.equal(code, 0, `bench/run.sh failed:\n${stdout}\n${stderr}`);
-    assert.match(stdout, /^ratio podwire\/tshark: \d+\.\dx \(packets\/s\)$/m);
+    assert.match(stdout, /^podwire \(connections\)\s.*\s\d+\.\dx$/m, 'a row with its ratio to tshark');
+    assert.match(stdout, /^podwire \(dissect\)\s.*\s\d+\.\dx$/m);
+    assert.match(stdout, /^goal \(dissect\): >= 20x tshark (met|NOT met), peak RSS < 300 MB (met|NOT met)$/m);
 
     const capture = join(out, 'node-traffic.pcap');
     const { stdout: capinfos } = await run('capinfos', ['-c', '-M', capture]);
@@ -61,8 +63,19 @@ test('bench/run.sh builds a capture, times both tools and prints the ratio', {
     assert.ok(packets >= 20000, `the capture holds ${packets} packets, fewer than asked for`);
 
     const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
-    assert.equal(results.podwire.summary.packets, packets, "podwire's count differs from capinfos'");
+    for (const mode of ['connections', 'dissect'])
+      assert.equal(
+        results.podwire[mode].summary.packets,
+        packets,
+        `podwire's count (${mode}) differs from capinfos'`,
+      );
     assert.equal(results.packets, packets);
+    // The load is HTTP (wrk) and Redis (redis-benchmark): with dissection there are HTTP entries, one
+    // per request wrk made, at most (wrk's requests in flight when stopped may lack a response).
+    const dissect = results.podwire.dissect;
+    assert.equal(results.podwire.connections.entries, 0, 'connections only: no entries');
+    assert.ok(dissect.summary.protocols.http.entries > 0, 'HTTP entries when dissecting');
+    assert.equal(dissect.summary.protocols.http.parseErrors, 0, 'real HTTP parses without error');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
