@@ -17,6 +17,7 @@ declare -A want=(
   [nginx]=nginx-light                # TLS 1.2/1.3 and HTTP/2 server for the dissector tests
   [nghttp]=nghttp2-client            # HTTP/2 client (prior knowledge and TLS)
   [nghttpd]=nghttp2-server           # HTTP/2 server without TLS
+  [nghttpx]=nghttp2-proxy            # h2c upgrade in front of nghttpd
   [dnsmasq]=dnsmasq-base             # DNS server for the DNS tests
   [dig]=bind9-dnsutils               # and its client
   [openssl]=openssl                  # certificates and s_server/s_client for the TLS tests

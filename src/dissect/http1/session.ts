@@ -5,6 +5,7 @@
  */
 import type { Direction } from '../../flows/stream.js';
 import type { SessionContext, TcpSession } from '../dissector.js';
+import type { UpgradedRequest } from '../http2/session.js';
 import type { WebSocketUpgrade } from '../websocket/session.js';
 import { type Exchange, ExchangeQueue, newExchange } from './matcher.js';
 import { type HeaderList, header, headerTokens, type RequestHead, type ResponseHead } from './messages.js';
@@ -240,6 +241,16 @@ export class Http1Session implements TcpSession {
       };
       (next as { attachUpgrade(u: WebSocketUpgrade): void }).attachUpgrade(upgrade);
     }
+    if (isH2c && ex.req && acceptsUpgradedRequest(next)) {
+      // RFC 7540 §3.2: the upgraded request is stream 1; its response comes over HTTP/2.
+      next.upgradeRequest({
+        method: ex.req.method,
+        path: ex.req.target,
+        headers: ex.req.headers,
+        ts: ex.reqTs,
+        size: ex.reqSize,
+      });
+    }
     for (const h of held) next.onData(0, h.data, h.ts);
     if (rest.length > 0) next.onData(1, rest, ts);
   }
@@ -250,6 +261,15 @@ export class Http1Session implements TcpSession {
     this.tunnel = 'opaque';
     if (data[0] === 0x16 && data[1] === 0x03) this.ctx.switchTo('tls')?.onData(dir, data, ts);
   }
+}
+
+/** An HTTP/2 session that takes the request of an h2c upgrade as its stream 1. */
+interface H2cSession extends TcpSession {
+  upgradeRequest(req: UpgradedRequest): void;
+}
+
+function acceptsUpgradedRequest(s: TcpSession): s is H2cSession {
+  return typeof (s as Partial<H2cSession>).upgradeRequest === 'function';
 }
 
 /** What a request asks to switch to: Upgrade tokens when Connection lists "upgrade", or CONNECT. */
