@@ -54,7 +54,11 @@ describe('podwire analyze', () => {
       assert.equal(typeof l.src.ip, 'string');
       assert.ok(['open', 'fin', 'rst', 'timeout'].includes(l.closeReason));
     }
-    for (const e of entries) assert.ok(connections.some((c) => c.id === e.connectionId), 'entry names its connection');
+    for (const e of entries)
+      assert.ok(
+        connections.some((c) => c.id === e.connectionId),
+        'entry names its connection',
+      );
     assert.equal(summary.connections, connections.length);
     assert.equal(summary.entries, entries.length);
     assert.equal(summary.packets, summary.tcpPackets + summary.udpPackets + summary.otherPackets);

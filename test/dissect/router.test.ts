@@ -53,7 +53,8 @@ test('a dissector that throws loses its connections, counted, and the run goes o
   assert.equal(calls, dissected.length);
   for (const c of dissected) {
     assert.equal(c.l7?.parseErrors, 1);
-    assert.match(String((c.l7?.errorSamples as string[])[0]), /dissector exception: boom/);
+    const samples = (c.l7?.errorSamples ?? []) as string[];
+    assert.match(String(samples[0]), /dissector exception: boom/);
   }
   // Mixed: the thrower after HTTP/1 in priority never gets the HTTP connections.
   const mixed = await run([...TCP_DISSECTORS, throwing]);
