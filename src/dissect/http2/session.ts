@@ -83,6 +83,8 @@ export class Http2Session implements TcpSession {
     s.request.ended = true;
     applyHeaders(s, 'request', [
       [':method', req.method],
+      // h2c is HTTP/2 over cleartext TCP (RFC 7540 §3.2): the scheme is "http".
+      [':scheme', 'http'],
       [':path', req.path],
       ...req.headers.map(([n, v]) => [n.toLowerCase(), v] as HeaderField),
     ]);
