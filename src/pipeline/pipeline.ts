@@ -7,6 +7,8 @@ import { Decoder } from '../decode/decoder.js';
 import { DecodeResult } from '../decode/packet.js';
 import type { TcpDissector, UdpDissector } from '../dissect/dissector.js';
 import type { Entry, Protocol } from '../dissect/entry.js';
+import type { GrpcSchema } from '../dissect/grpc/schema.js';
+import { withGrpcSchema } from '../dissect/http2/index.js';
 import { TCP_DISSECTORS, UDP_DISSECTORS } from '../dissect/registry.js';
 import { DissectorRouter } from '../dissect/router.js';
 import { UdpDispatcher } from '../dissect/udp-dispatch.js';
@@ -42,6 +44,8 @@ export interface DissectOptions {
   /** Defaults to every registered dissector. */
   tcp?: readonly TcpDissector[];
   udp?: readonly UdpDissector[];
+  /** gRPC messages decoded with field names from .proto files (analyze --proto). */
+  grpcSchema?: GrpcSchema;
 }
 
 export class Pipeline {
@@ -85,7 +89,8 @@ export class Pipeline {
         this.errors.add('dissect.malformed');
         this.protocolStats(protocol).parseErrors++;
       };
-      const tcp = dissect.tcp ?? TCP_DISSECTORS;
+      const registered = dissect.tcp ?? TCP_DISSECTORS;
+      const tcp = dissect.grpcSchema ? withGrpcSchema(registered, dissect.grpcSchema) : registered;
       if (tcp.length)
         consumers = new DissectorRouter({
           dissectors: tcp,

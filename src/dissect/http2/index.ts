@@ -4,8 +4,9 @@
  * tshark's `http2` and `grpc` decode-as names both map here (registry.ts).
  */
 import type { TcpDissector } from '../dissector.js';
+import type { GrpcSchema } from '../grpc/schema.js';
 import { detectHttp2 } from './detect.js';
-import { Http2Session } from './session.js';
+import { type Http2Options, Http2Session } from './session.js';
 
 export const http2Dissector: TcpDissector = {
   name: 'http2',
@@ -17,4 +18,18 @@ export const http2Dissector: TcpDissector = {
   createSession: (ctx) => new Http2Session(ctx),
 };
 
-export { Http2Session, type UpgradedRequest } from './session.js';
+/**
+ * `dissectors` with the HTTP/2 one replaced by one whose sessions decode gRPC messages with `schema`
+ * (a pipeline's own copy; the module's stays as is). Found by name, so that an h2c upgrade's
+ * `switchTo('http2')` gets it too.
+ */
+export function withGrpcSchema(dissectors: readonly TcpDissector[], schema: GrpcSchema): TcpDissector[] {
+  const options: Http2Options = { grpcSchema: schema };
+  return dissectors.map((d) =>
+    d.name === http2Dissector.name
+      ? { ...http2Dissector, createSession: (ctx) => new Http2Session(ctx, options) }
+      : d,
+  );
+}
+
+export { type Http2Options, Http2Session, type UpgradedRequest } from './session.js';

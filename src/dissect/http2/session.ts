@@ -10,6 +10,7 @@
 import type { Direction } from '../../flows/stream.js';
 import { u32be } from '../../wire/bytes.js';
 import type { SessionContext, TcpSession } from '../dissector.js';
+import type { GrpcSchema } from '../grpc/schema.js';
 import { type HeaderField, HpackDecoder } from './hpack.js';
 import { addError, applyData, applyHeaders, newStream, type Stream } from './matcher.js';
 import {
@@ -54,6 +55,12 @@ export interface UpgradedRequest {
   size: number;
 }
 
+/** What a session is configured with (per pipeline: the dissector's factory hands it over). */
+export interface Http2Options {
+  /** Decodes gRPC messages with field names (analyze --proto); without it, schema-less. */
+  grpcSchema?: GrpcSchema | null;
+}
+
 export class Http2Session implements TcpSession {
   private readonly parsers: [FrameParser, FrameParser];
   private readonly decoders: [HpackDecoder, HpackDecoder] = [new HpackDecoder(), new HpackDecoder()];
@@ -67,7 +74,10 @@ export class Http2Session implements TcpSession {
   /** Data bytes delivered of the current DATA frame per direction (wire bytes count what was seen). */
   private readonly dataSeen: [number, number] = [0, 0];
 
-  constructor(private readonly ctx: SessionContext) {
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly options: Http2Options = {},
+  ) {
     this.parsers = [new FrameParser(this.sink(0), true), new FrameParser(this.sink(1), false)];
   }
 
@@ -430,6 +440,6 @@ export class Http2Session implements TcpSession {
       s.upgradedUnknown = true;
     for (const side of [s.request, s.response])
       if (side.grpc?.partial && side.ended) addError(s, 'gRPC message cut short by END_STREAM');
-    this.ctx.emit(toEntry(s, closing));
+    this.ctx.emit(toEntry(s, closing, this.options.grpcSchema ?? null));
   }
 }

@@ -3,6 +3,7 @@
  * `request.httpVersion` '2'; `grpc` with 'POST', /package.Service/Method and the grpc-status code).
  */
 import type { SessionContext } from '../dissector.js';
+import type { GrpcSchema } from '../grpc/schema.js';
 import { grpcDetail } from '../grpc/summary.js';
 import type { HeaderField } from './hpack.js';
 import { grpcStatus, header, type Side, type Stream } from './matcher.js';
@@ -57,7 +58,11 @@ function errorOf(s: Stream, closing: string | null): string | null {
   return parts.length ? parts.join('; ') : null;
 }
 
-export function toEntry(s: Stream, closing: string | null): EntryFields {
+export function toEntry(
+  s: Stream,
+  closing: string | null,
+  grpcSchema: GrpcSchema | null = null,
+): EntryFields {
   const req = s.request;
   const res = s.response;
   const reqHeaders = req.headers;
@@ -78,7 +83,7 @@ export function toEntry(s: Stream, closing: string | null): EntryFields {
   const responseSeen = res.headers !== null || res.ts !== null;
   if (s.grpc) {
     const g = grpcStatus(s);
-    const detail = grpcDetail(s, g);
+    const detail = grpcDetail(s, g, grpcSchema);
     return {
       ...common,
       protocol: 'grpc',
