@@ -6,6 +6,7 @@ import type { TcpDissector, UdpDissector } from './dissector.js';
 import { dnsTcpDissector, dnsUdpDissector } from './dns/index.js';
 import { http1Dissector } from './http1/index.js';
 import { http2Dissector } from './http2/index.js';
+import { mqttDissector } from './mqtt/index.js';
 import { tlsDissector } from './tls/index.js';
 import { websocketDissector } from './websocket/index.js';
 
@@ -14,6 +15,7 @@ export const TCP_DISSECTORS: readonly TcpDissector[] = [
   tlsDissector,
   http2Dissector,
   http1Dissector,
+  mqttDissector,
   websocketDissector,
 ];
 
