@@ -3,6 +3,7 @@
  * import and one array element; nothing else needs to know it exists.
  */
 import type { TcpDissector, UdpDissector } from './dissector.js';
+import { amqpDissector } from './amqp/index.js';
 import { dnsTcpDissector, dnsUdpDissector } from './dns/index.js';
 import { http1Dissector } from './http1/index.js';
 import { http2Dissector } from './http2/index.js';
@@ -16,6 +17,7 @@ export const TCP_DISSECTORS: readonly TcpDissector[] = [
   http2Dissector,
   http1Dissector,
   mqttDissector,
+  amqpDissector,
   websocketDissector,
 ];
 
