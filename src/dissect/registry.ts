@@ -7,6 +7,7 @@ import { amqpDissector } from './amqp/index.js';
 import { dnsTcpDissector, dnsUdpDissector } from './dns/index.js';
 import { http1Dissector } from './http1/index.js';
 import { http2Dissector } from './http2/index.js';
+import { kafkaDissector } from './kafka/index.js';
 import { mqttDissector } from './mqtt/index.js';
 import { tlsDissector } from './tls/index.js';
 import { websocketDissector } from './websocket/index.js';
@@ -18,6 +19,7 @@ export const TCP_DISSECTORS: readonly TcpDissector[] = [
   http1Dissector,
   mqttDissector,
   amqpDissector,
+  kafkaDissector,
   websocketDissector,
 ];
 
