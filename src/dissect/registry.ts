@@ -9,6 +9,7 @@ import { http1Dissector } from './http1/index.js';
 import { http2Dissector } from './http2/index.js';
 import { kafkaDissector } from './kafka/index.js';
 import { mqttDissector } from './mqtt/index.js';
+import { mysqlDissector } from './mysql/index.js';
 import { postgresDissector } from './postgres/index.js';
 import { tlsDissector } from './tls/index.js';
 import { websocketDissector } from './websocket/index.js';
@@ -22,6 +23,7 @@ export const TCP_DISSECTORS: readonly TcpDissector[] = [
   amqpDissector,
   kafkaDissector,
   postgresDissector,
+  mysqlDissector,
   websocketDissector,
 ];
 
