@@ -27,10 +27,19 @@ declare -A want=(
   [psql]=postgresql-client           # PostgreSQL clients against the machine's server
   [pgbench]=postgresql-client
   [mariadb]=mariadb-client-core           # MariaDB client against the machine's server
+  [tcpreplay]=tcpreplay              # replays captures onto a veth for the live-capture tests
+  [g++]=g++ [make]=make [python3]=python3  # node-gyp builds the libpcap binding (npm `pcap`)
+)
+# file -> Debian package, for what is not a command
+declare -A want_files=(
+  [/usr/include/pcap/pcap.h]=libpcap-dev   # headers the libpcap binding compiles against
 )
 missing=()
 for cmd in "${!want[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+for file in "${!want_files[@]}"; do
+  [ -e "$file" ] || missing+=("${want_files[$file]}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
