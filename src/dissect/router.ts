@@ -36,6 +36,17 @@ export interface RouterOptions {
   onException?(protocol: Protocol, error: unknown): void;
 }
 
+/**
+ * A latency below zero is no latency: the response's first byte was delivered before its request's
+ * (a request whose start was lost, a capture whose two directions disagree on time). The entry
+ * keeps its data, loses the number, and says why, rather than show a negative duration.
+ */
+export function checkedTiming<T extends { elapsedMs: number | null; error: string | null }>(e: T): T {
+  if (e.elapsedMs === null || e.elapsedMs >= 0) return e;
+  const note = 'response seen before its request: no latency';
+  return { ...e, elapsedMs: null, error: e.error ? `${e.error}; ${note}` : note };
+}
+
 export class DissectorRouter implements StreamConsumerFactory {
   constructor(readonly options: RouterOptions) {}
 
@@ -96,7 +107,7 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
       type: 'entry',
       id,
       connectionId: this.connectionId,
-      ...e,
+      ...checkedTiming(e),
       src: e.src ?? this.client,
       dst: e.dst ?? this.server,
     } as Entry);

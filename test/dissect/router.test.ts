@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { readCaptureFile } from '../../src/capture/file-source.js';
 import type { TcpDissector } from '../../src/dissect/dissector.js';
 import { TCP_DISSECTORS } from '../../src/dissect/registry.js';
+import { checkedTiming } from '../../src/dissect/router.js';
 import type { Connection } from '../../src/flows/connection.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { ROOT } from '../support/paths.js';
@@ -59,4 +60,17 @@ test('a dissector that throws loses its connections, counted, and the run goes o
   // Mixed: the thrower after HTTP/1 in priority never gets the HTTP connections.
   const mixed = await run([...TCP_DISSECTORS, throwing]);
   assert.equal(mixed.entries, normal.entries);
+});
+
+test('a negative latency becomes none, with a note; a good one passes untouched', () => {
+  const good = { elapsedMs: 1.5, error: null };
+  assert.equal(checkedTiming(good), good);
+  assert.deepEqual(checkedTiming({ elapsedMs: -0.117, error: null }), {
+    elapsedMs: null,
+    error: 'response seen before its request: no latency',
+  });
+  assert.deepEqual(checkedTiming({ elapsedMs: -3, error: 'gap of 10 bytes' }), {
+    elapsedMs: null,
+    error: 'gap of 10 bytes; response seen before its request: no latency',
+  });
 });
