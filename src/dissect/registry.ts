@@ -2,15 +2,17 @@
  * Every dissector podwire has, in detection priority order. A dissector is added here with one
  * import and one array element; nothing else needs to know it exists.
  */
-import type { TcpDissector, UdpDissector } from './dissector.js';
 import { amqpDissector } from './amqp/index.js';
+import type { TcpDissector, UdpDissector } from './dissector.js';
 import { dnsTcpDissector, dnsUdpDissector } from './dns/index.js';
 import { http1Dissector } from './http1/index.js';
 import { http2Dissector } from './http2/index.js';
 import { kafkaDissector } from './kafka/index.js';
 import { mqttDissector } from './mqtt/index.js';
 import { mysqlDissector } from './mysql/index.js';
+import { natsDissector } from './nats/index.js';
 import { postgresDissector } from './postgres/index.js';
+import { redisDissector } from './redis/index.js';
 import { tlsDissector } from './tls/index.js';
 import { websocketDissector } from './websocket/index.js';
 
@@ -19,11 +21,13 @@ export const TCP_DISSECTORS: readonly TcpDissector[] = [
   tlsDissector,
   http2Dissector,
   http1Dissector,
-  mqttDissector,
-  amqpDissector,
   kafkaDissector,
+  mqttDissector,
   postgresDissector,
+  amqpDissector,
+  redisDissector,
   mysqlDissector,
+  natsDissector,
   websocketDissector,
 ];
 
