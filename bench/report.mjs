@@ -203,10 +203,13 @@ const goalLines = modes.map((m) => {
   return `goal (${m}): ${parts.join(', ')}`;
 });
 const s0 = summaries[modes[0]];
+// Entries per second by protocol (HTTP requests/s, Redis commands/s...), over the dissect run's wall.
 const protocolLine = summaries.dissect?.protocols
-  ? `podwire entries by protocol: ${Object.entries(summaries.dissect.protocols)
+  ? `podwire (dissect) entries by protocol: ${Object.entries(summaries.dissect.protocols)
       .map(
-        ([p, v]) => `${p} ${int(v.entries)}${v.parseErrors ? ` (${int(v.parseErrors)} parse errors)` : ''}`,
+        ([p, v]) =>
+          `${p} ${int(v.entries)} (${int(v.entries / podwire.dissect.wallSeconds)}/s)` +
+          (v.parseErrors ? ` with ${int(v.parseErrors)} parse errors` : ''),
       )
       .join(', ')}`
   : null;
