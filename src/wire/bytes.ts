@@ -69,3 +69,25 @@ export function hexdump(b: Uint8Array, max = 256): string {
   if (b.length > max) lines.push(`... ${b.length - max} more bytes`);
   return lines.join('\n');
 }
+
+const lossyUtf8 = new TextDecoder('utf-8');
+
+/**
+ * UTF-8 to a string, malformed sequences as U+FFFD (as TextDecoder does). Short ASCII, the common
+ * case of commands, keys and header names, is built directly: TextDecoder's per-call set-up costs
+ * more than the decoding of a few bytes.
+ */
+export function utf8Text(b: Uint8Array): string {
+  const n = b.length;
+  if (n <= 64) {
+    let ascii = true;
+    for (let i = 0; i < n; i++) {
+      if (b[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return n === 0 ? '' : String.fromCharCode.apply(null, b as unknown as number[]);
+  }
+  return lossyUtf8.decode(b);
+}

@@ -8,6 +8,7 @@
  * and lines longer than the protocol allows are errors. A client's stream also carries inline
  * commands (a line of words, "Inline commands" in the spec), read here as an array of words.
  */
+import { utf8Text } from '../../wire/bytes.js';
 
 /** RESP types by their first byte (spec: "RESP protocol description", RESP2 and RESP3 types). */
 export const T_SIMPLE = 0x2b; // '+'
@@ -116,8 +117,6 @@ const ST_BULK = 2;
 const ST_BULK_CR = 3;
 const ST_BULK_LF = 4;
 const ST_LOST = 5;
-
-const utf8 = new TextDecoder('utf-8');
 
 interface Frame {
   type: number;
@@ -253,7 +252,7 @@ export class RespReader {
             const room = LINE_KEEP - this.lineKept;
             if (room > 0) {
               const take = Math.min(room, len);
-              this.line.set(data.subarray(pos, pos + take), this.lineKept);
+              copyInto(this.line, this.lineKept, data, pos, take);
               this.lineKept += take;
             }
             this.lineTotal += len;
@@ -281,7 +280,7 @@ export class RespReader {
           const s = this.str!;
           if (s.kept && s.filled < s.keep) {
             const copy = Math.min(take, s.keep - s.filled);
-            this.scratch.set(data.subarray(pos, pos + copy), s.filled);
+            copyInto(this.scratch, s.filled, data, pos, copy);
             s.filled += copy;
           }
           pos += take;
@@ -432,7 +431,7 @@ export class RespReader {
   private textValue(type: RespType, text: Uint8Array, cut: boolean): RespValue | null {
     if (!this.keepScalar()) return null;
     const limit = type === 'error' ? this.options.keepErrorBytes : this.options.keepBytes;
-    const v: RespValue = { type, text: utf8.decode(text.subarray(0, limit)) };
+    const v: RespValue = { type, text: utf8Text(text.subarray(0, limit)) };
     if (cut || text.length > limit) v.truncated = true;
     return v;
   }
@@ -503,13 +502,13 @@ export class RespReader {
       v.type = 'verbatim';
       if (bytes.length >= 4 && bytes[3] === 0x3a) {
         v.format = latin1(bytes.subarray(0, 3));
-        v.text = utf8.decode(bytes.subarray(4));
+        v.text = utf8Text(bytes.subarray(4));
       } else {
-        v.text = utf8.decode(bytes);
+        v.text = utf8Text(bytes);
       }
     } else {
       if (s.type === T_BLOB_ERROR) v.type = 'blobError';
-      v.text = utf8.decode(bytes);
+      v.text = utf8Text(bytes);
     }
     if (s.length > s.filled) v.truncated = true;
     return v;
@@ -667,7 +666,7 @@ function isDouble(b: Uint8Array): boolean {
  * one word (Redis replies with an error; the words are still shown).
  */
 export function splitInline(line: Uint8Array): string[] {
-  const s = utf8.decode(line);
+  const s = utf8Text(line);
   const out: string[] = [];
   let i = 0;
   while (i < s.length) {
@@ -709,3 +708,12 @@ export function splitInline(line: Uint8Array): string[] {
 }
 
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', a: '\x07' };
+
+/** `dst.set(src.subarray(at, at + n), off)` without the view object the subarray costs: most lines are short. */
+function copyInto(dst: Uint8Array, off: number, src: Uint8Array, at: number, n: number): void {
+  if (n > 32) {
+    dst.set(src.subarray(at, at + n), off);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[off + i] = src[at + i]!;
+}
