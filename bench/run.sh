@@ -8,8 +8,9 @@
 #    where a node agent captures. Load runs until the capture holds BENCH_PACKETS packets.
 # 2. Times `podwire analyze` (best of BENCH_RUNS) and `tshark -q -z io,phs` (once) on that same file
 #    under /usr/bin/time, and prints packets/s, MB/s, peak RSS and the ratio (bench/report.mjs, which
-#    also writes results.json), for podwire in two modes: connections only (goal: at least 1,000,000
-#    packets/s and 30x tshark) and full dissection (entries/s; goal: 20x tshark, peak RSS under 300 MB).
+#    also writes results.json), for podwire three ways: connections only (goal: at least 1,000,000
+#    packets/s and 30x tshark), full dissection printing totals (entries/s; goal: 20x tshark, peak
+#    RSS under 300 MB), and full dissection writing every entry as JSON.
 #
 # Environment:
 #   BENCH_PACKETS       packets the built capture holds at least (default 1200000)
@@ -287,12 +288,15 @@ if [[ -z $BENCH_CAPTURE ]]; then
   ((${packets:-0} >= BENCH_PACKETS)) || die "the capture holds ${packets:-?} packets, fewer than $BENCH_PACKETS"
 fi
 
-# Two modes are timed: connections only (`--connections-only`: decoding, TCP tracking, no L7), and the
-# default, which also reassembles and dissects every stream (HTTP, Redis, ... entries on stdout).
-# An untimed run of each first: its summary line is checked against capinfos, and it brings the file
-# into the page cache, so no timing includes reading it from disk.
-modes=(connections dissect)
-declare -A mode_flags=([connections]="--connections-only" [dissect]="")
+# podwire is timed three ways on the file: connections only (decoding, TCP tracking, no L7), and
+# dissecting every stream (HTTP, Redis, ... entries), both printing only the totals as tshark -q
+# does (`--format summary`); and dissecting with every entry and connection written as JSON lines
+# to /dev/null, what a user's `--format jsonl > file` costs, minus the disk.
+# An untimed jsonl run of each first: its summary line is checked against capinfos, and it brings
+# the file into the page cache, so no timing includes reading it from disk.
+modes=(connections dissect dissect-jsonl)
+declare -A mode_flags=([connections]="--connections-only" [dissect]="" [dissect-jsonl]="")
+declare -A mode_format=([connections]=summary [dissect]=summary [dissect-jsonl]=jsonl)
 podwire_times=()
 for mode in "${modes[@]}"; do
   log "podwire check run ($mode)"
@@ -300,14 +304,13 @@ for mode in "${modes[@]}"; do
   bin/podwire analyze "$PCAP" ${mode_flags[$mode]} --format jsonl --no-progress 2>"$BENCH_OUT/podwire.log" |
     tail -n 1 >"$BENCH_OUT/podwire-$mode.summary.json" ||
     die "podwire failed: $(cat "$BENCH_OUT/podwire.log")"
-  # --no-progress and stderr to a file: the progress bar is not part of what is measured. Entries
-  # and connections are serialised to /dev/null: what a user's `> file` costs, minus the disk.
+  # --no-progress and stderr to a file: the progress bar is not part of what is measured.
   for ((run = 1; run <= BENCH_RUNS; run++)); do
     log "podwire run $run/$BENCH_RUNS ($mode)"
     # shellcheck disable=SC2086
     /usr/bin/time -v -o "$BENCH_OUT/time-podwire-$mode-$run.txt" \
-      bin/podwire analyze "$PCAP" ${mode_flags[$mode]} --format jsonl --no-progress >/dev/null \
-      2>"$BENCH_OUT/podwire.log" || die "podwire failed (exit $?): $(cat "$BENCH_OUT/podwire.log")"
+      bin/podwire analyze "$PCAP" ${mode_flags[$mode]} --format "${mode_format[$mode]}" --no-progress \
+      >/dev/null 2>"$BENCH_OUT/podwire.log" || die "podwire failed (exit $?): $(cat "$BENCH_OUT/podwire.log")"
     podwire_times+=(--podwire-time "$mode=$BENCH_OUT/time-podwire-$mode-$run.txt")
   done
 done
@@ -324,6 +327,7 @@ node bench/report.mjs \
   --capinfos "$BENCH_OUT/capinfos.txt" \
   --podwire-summary "connections=$BENCH_OUT/podwire-connections.summary.json" \
   --podwire-summary "dissect=$BENCH_OUT/podwire-dissect.summary.json" \
+  --podwire-summary "dissect-jsonl=$BENCH_OUT/podwire-dissect-jsonl.summary.json" \
   "${podwire_times[@]}" \
   --tshark-time "$BENCH_OUT/time-tshark.txt" \
   --tshark-phs "$BENCH_OUT/tshark-phs.txt" \

@@ -27,6 +27,7 @@ declare -A want=(
   [psql]=postgresql-client           # PostgreSQL clients against the machine's server
   [pgbench]=postgresql-client
   [mariadb]=mariadb-client-core           # MariaDB client against the machine's server
+  [mmdblookup]=mmdb-bin             # the C reference reader of .mmdb, checks the test writer
   [tcpreplay]=tcpreplay              # replays captures onto a veth for the live-capture tests
   [g++]=g++ [make]=make [python3]=python3  # node-gyp builds the libpcap binding (npm `pcap`)
 )

@@ -2,10 +2,14 @@
  * `podwire analyze FILE...`: runs the pipeline over capture files and prints connections and a
  * summary. jsonl streams each connection as it leaves the tracker, so memory stays flat on big files.
  */
+import { existsSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readCaptureFile } from '../capture/file-source.js';
 import type { Entry } from '../dissect/entry.js';
+import type { GrpcSchema } from '../dissect/grpc/schema.js';
 import { dissectorNames, parseDecodeAs } from '../dissect/registry.js';
+import type { ExternalNamerOptions } from '../enrich/external/index.js';
+import { Naming, NamingError, type NamingOptions } from '../enrich/naming.js';
 import type { CloseReason, ConnectionRecord } from '../flows/connection.js';
 import { PAGE_BYTES, type TrackerOptions } from '../flows/tracker.js';
 import { Pipeline, type ProtocolStats } from '../pipeline/pipeline.js';
@@ -16,12 +20,31 @@ import { parseCount, parseDuration, UsageError } from './usage-error.js';
 
 export const ANALYZE_USAGE = `usage: podwire analyze FILE... [options]
 
-Reads pcap or pcapng files (plain or gzipped) and prints their TCP connections and a summary.
+Reads pcap or pcapng files (plain or gzipped) and prints what they hold: L7 entries (HTTP, gRPC,
+DNS, TLS handshakes, ...), TCP connections, and a summary.
 
 options:
-  --format table|jsonl|json        output format (default: table)
+  --format table|jsonl|json|summary
+                                   output format (default: table); summary prints only the
+                                   totals (packets, connections, entries per protocol, errors),
+                                   as tshark -q does
   --decode-as PORT=NAME            dissect traffic on PORT as NAME (repeatable); tshark's form
                                    tcp.port==PORT,NAME is accepted too, with tshark's names
+  --proto FILE                     decode gRPC messages with field names from the services in
+                                   this .proto file (repeatable)
+  --proto-path DIR                 where the imports of --proto files are found (repeatable;
+                                   then beside the importing file; google/protobuf types built in)
+  --k8s SNAPSHOT                   name endpoints by Kubernetes identity from a cluster snapshot
+                                   ('podwire snapshot', or kubectl get pods,services,endpointslices,
+                                   nodes,replicasets,deployments,statefulsets,daemonsets,jobs,
+                                   cronjobs -A -o json) (repeatable)
+  --namespace-include REGEX        keep records with either endpoint's namespace matching (needs --k8s)
+  --namespace-exclude REGEX        drop records with either endpoint's namespace matching (needs --k8s)
+  --workload-include REGEX         keep records with either endpoint's IP, name or workload matching
+  --workload-exclude REGEX         drop records with either endpoint's IP, name or workload matching
+  --no-reverse-dns                 do not name outside addresses by reverse DNS (PTR) lookups
+  --geoip-city FILE                country and city of outside addresses (GeoLite2-City .mmdb file)
+  --geoip-asn FILE                 AS number and organisation of outside addresses (GeoLite2-ASN .mmdb)
   --connections-only               track TCP connections only, no L7 dissection (faster)
   --max-connections N              connections followed at once (default 262144)
   --max-pages-per-connection N     out-of-order buffer per connection, in ${PAGE_BYTES}-byte pages (default 4000)
@@ -66,6 +89,8 @@ export interface AnalyzeOptions {
   /** Dissect L7 (default true); `onEntry` receives the entries. */
   dissect?: boolean;
   decodeAs?: ReadonlyMap<number, string>;
+  /** gRPC messages decoded with field names (--proto). */
+  grpcSchema?: GrpcSchema;
   onEntry?: (entry: Entry) => void;
 }
 
@@ -92,7 +117,11 @@ export async function analyzeFiles(
     options.tracker,
     options.dissect === false
       ? null
-      : { onEntry, ...(options.decodeAs ? { decodeAs: options.decodeAs } : {}) },
+      : {
+          onEntry,
+          ...(options.decodeAs ? { decodeAs: options.decodeAs } : {}),
+          ...(options.grpcSchema ? { grpcSchema: options.grpcSchema } : {}),
+        },
   );
   const summaries: FileSummary[] = [];
   let failed = false;
@@ -150,7 +179,7 @@ export async function analyzeFiles(
 
 function parseAnalyzeArgs(
   argv: string[],
-): { files: string[]; format: string; options: AnalyzeOptions } | null {
+): { files: string[]; format: string; options: AnalyzeOptions; proto: ProtoArgs; naming: Naming } | null {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -167,6 +196,16 @@ function parseAnalyzeArgs(
         'no-progress': { type: 'boolean', default: false },
         'decode-as': { type: 'string', multiple: true },
         'connections-only': { type: 'boolean', default: false },
+        proto: { type: 'string', multiple: true },
+        'proto-path': { type: 'string', multiple: true },
+        k8s: { type: 'string', multiple: true },
+        'namespace-include': { type: 'string' },
+        'namespace-exclude': { type: 'string' },
+        'workload-include': { type: 'string' },
+        'workload-exclude': { type: 'string' },
+        'no-reverse-dns': { type: 'boolean', default: false },
+        'geoip-city': { type: 'string' },
+        'geoip-asn': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -176,8 +215,8 @@ function parseAnalyzeArgs(
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) return null;
   const format = String(v.format);
-  if (!['table', 'jsonl', 'json'].includes(format)) {
-    throw new UsageError(`--format takes table, jsonl or json, not '${format}'`);
+  if (!['table', 'jsonl', 'json', 'summary'].includes(format)) {
+    throw new UsageError(`--format takes table, jsonl, json or summary, not '${format}'`);
   }
   if (parsed.positionals.length === 0)
     throw new UsageError('name at least one capture file (pcap or pcapng)');
@@ -213,6 +252,10 @@ function parseAnalyzeArgs(
     }
     decodeAs.set(r.port, r.name);
   }
+  const proto = protoArgs(
+    (v.proto as string[] | undefined) ?? [],
+    (v['proto-path'] as string[] | undefined) ?? [],
+  );
   return {
     files: parsed.positionals,
     format,
@@ -222,7 +265,82 @@ function parseAnalyzeArgs(
       dissect: !v['connections-only'],
       decodeAs,
     },
+    proto,
+    naming: namingArgs(v),
   };
+}
+
+/** --k8s and the namespace/workload filters; a snapshot that cannot be read or a bad pattern is a usage error. */
+function namingArgs(v: Record<string, string | boolean | string[] | undefined>): Naming {
+  const str = (k: string) => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
+  const options: NamingOptions = {
+    snapshots: (v.k8s as string[] | undefined) ?? [],
+    namespaceInclude: str('namespace-include'),
+    namespaceExclude: str('namespace-exclude'),
+    workloadInclude: str('workload-include'),
+    workloadExclude: str('workload-exclude'),
+    external: externalArgs(v),
+  };
+  try {
+    return Naming.create(options);
+  } catch (err) {
+    if (err instanceof NamingError) throw new UsageError(err.message);
+    throw err;
+  }
+}
+
+/**
+ * --no-reverse-dns, --geoip-city, --geoip-asn: how outside addresses are named. A file that is not
+ * there is a usage error now; one that is not a MaxMind DB is found when the namer opens it.
+ */
+function externalArgs(
+  v: Record<string, string | boolean | string[] | undefined>,
+): Partial<ExternalNamerOptions> {
+  const external: Partial<ExternalNamerOptions> = { reverseDns: !v['no-reverse-dns'] };
+  for (const [flag, key] of [
+    ['geoip-city', 'cityDb'],
+    ['geoip-asn', 'asnDb'],
+  ] as const) {
+    const file = v[flag];
+    if (typeof file !== 'string') continue;
+    if (!existsSync(file) || !statSync(file).isFile())
+      throw new UsageError(`--${flag} ${file}: no such file`);
+    external[key] = file;
+  }
+  return external;
+}
+
+interface ProtoArgs {
+  files: string[];
+  dirs: string[];
+}
+
+function protoArgs(files: string[], dirs: string[]): ProtoArgs {
+  if (files.length === 0 && dirs.length)
+    throw new UsageError('--proto-path is where imports of --proto files are found: add --proto FILE');
+  for (const dir of dirs) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory())
+      throw new UsageError(`--proto-path ${dir}: no such directory`);
+  }
+  return { files, dirs };
+}
+
+/** The --proto files loaded, or null when none was named; a bad file is a usage error. */
+async function protoSchema({ files, dirs }: ProtoArgs): Promise<GrpcSchema | null> {
+  if (files.length === 0) return null;
+  // Imported only here: protobufjs takes ~100 ms to load, which a run without --proto need not pay.
+  const { loadGrpcSchema } = await import('../dissect/grpc/schema.js');
+  const { ProtoLoadError } = await import('../dissect/protobuf/load.js');
+  let schema: GrpcSchema;
+  try {
+    schema = loadGrpcSchema(files, dirs);
+  } catch (err) {
+    if (err instanceof ProtoLoadError) throw new UsageError(`--proto ${err.message}`);
+    throw err;
+  }
+  if (schema.size === 0)
+    throw new UsageError(`--proto ${files.join(', ')}: no service with methods, nothing to decode gRPC with`);
+  return schema;
 }
 
 /** Writes to stdout, waiting when the pipe is full so output is never lost or buffered without bound. */
@@ -251,17 +369,49 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   const records: ConnectionRecord[] = [];
   const entries: Entry[] = [];
   const streaming = args.format === 'jsonl';
-  const onConnection = streaming
-    ? (rec: ConnectionRecord) => out.write(`${JSON.stringify(rec)}\n`)
-    : (rec: ConnectionRecord) => records.push(rec);
-  const onEntry = streaming
-    ? (e: Entry) => out.write(`${JSON.stringify(e)}\n`)
-    : (e: Entry) => entries.push(e);
-  const { summary, failed } = await analyzeFiles(args.files, { ...args.options, onEntry }, onConnection);
+  const totalsOnly = args.format === 'summary';
+  // Naming runs between the pipeline and the output; filtering too, after outside names when buffered.
+  const { naming } = args;
+  try {
+    await naming.open();
+  } catch (err) {
+    if (err instanceof NamingError) throw new UsageError(err.message);
+    throw err;
+  }
+  const onConnection = totalsOnly
+    ? () => {}
+    : streaming
+      ? (rec: ConnectionRecord) => {
+          if (naming.connection(rec)) out.write(`${JSON.stringify(rec)}\n`);
+        }
+      : (rec: ConnectionRecord) => {
+          naming.connection(rec);
+          records.push(rec);
+        };
+  const onEntry = totalsOnly
+    ? () => {}
+    : streaming
+      ? (e: Entry) => {
+          if (naming.entry(e)) out.write(`${JSON.stringify(e)}\n`);
+        }
+      : (e: Entry) => {
+          naming.entry(e);
+          entries.push(e);
+        };
+  const grpcSchema = await protoSchema(args.proto);
+  const { summary, failed } = await analyzeFiles(
+    args.files,
+    { ...args.options, ...(grpcSchema ? { grpcSchema } : {}), onEntry },
+    onConnection,
+  );
+  if (!streaming) await naming.finish(entries, records);
+  naming.close();
   records.sort((a, b) => a.start - b.start || a.id - b.id);
   entries.sort((a, b) => a.timestamp - b.timestamp);
   if (streaming) {
     out.write(`${JSON.stringify(summary)}\n`);
+  } else if (totalsOnly) {
+    out.write(`${renderSummary(summary)}\n`);
   } else if (args.format === 'json') {
     out.write(`${JSON.stringify({ entries, connections: records, summary }, null, 2)}\n`);
   } else {

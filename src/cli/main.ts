@@ -1,16 +1,19 @@
 /** The podwire command line: one binary, one subcommand per mode (DESIGN.md, Modes). */
 import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
+import { runSnapshot, SNAPSHOT_USAGE } from './snapshot.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: podwire <command> [options]
 
 commands:
-  analyze FILE...   read pcap/pcapng files (plain or gzipped) and print TCP connections
+  analyze FILE...   read pcap/pcapng files (plain or gzipped) and print entries and connections
+  snapshot          save the cluster's pods, services, nodes and workloads for 'analyze --k8s'
 
 Run 'podwire <command> --help' for a command's options.`;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   analyze: { run: runAnalyze, usage: ANALYZE_USAGE },
+  snapshot: { run: runSnapshot, usage: SNAPSHOT_USAGE },
 };
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 /** Human-readable output: the connection table and the summary. */
 import type { Entry } from '../dissect/entry.js';
+import { displayEndpoint } from '../enrich/display.js';
 import type { ConnectionRecord } from '../flows/connection.js';
 import type { AnalyzeSummary } from './analyze.js';
 
@@ -54,8 +55,8 @@ export function renderConnections(conns: ConnectionRecord[]): string {
     if (ooo) notes.push(`${ooo} out-of-order`);
     rows.push([
       String(c.id),
-      endpoint(c.src.ip, c.src.port),
-      endpoint(c.dst.ip, c.dst.port),
+      c.src.name ? displayEndpoint(c.src, false) : endpoint(c.src.ip, c.src.port),
+      c.dst.name ? displayEndpoint(c.dst, true) : endpoint(c.dst.ip, c.dst.port),
       c.closeReason + (c.closedBy ? ` (${c.closedBy})` : ''),
       formatMs(c.durationMs),
       c.handshake ? formatMs(c.handshake.rttMs) : '-',
@@ -83,8 +84,8 @@ export function renderEntries(entries: Entry[]): string {
     rows.push([
       clock(e.timestamp),
       e.protocol,
-      e.src.name ?? endpoint(e.src.ip, e.src.port),
-      e.dst.name ?? endpoint(e.dst.ip, e.dst.port),
+      e.src.name ? displayEndpoint(e.src, false) : endpoint(e.src.ip, e.src.port),
+      e.dst.name ? displayEndpoint(e.dst, true) : endpoint(e.dst.ip, e.dst.port),
       cut(e.method, 12),
       cut(e.path, 60),
       e.status === null ? '-' : String(e.status),

@@ -156,6 +156,15 @@ export interface DirectionRecord {
 export interface Endpoint {
   ip: string;
   port: number;
+  /**
+   * Identity fields, as entries have them (src/dissect/entry.ts EntryEndpoint): filled after the
+   * pipeline by src/enrich, never by the tracker.
+   */
+  name?: string;
+  namespace?: string;
+  kind?: 'pod' | 'service' | 'node' | 'external';
+  workload?: string;
+  node?: string;
 }
 
 /** The connection record of DESIGN.md, as `--format jsonl` prints it. Times in microseconds. */

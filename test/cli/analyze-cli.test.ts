@@ -79,6 +79,20 @@ describe('podwire analyze', () => {
     );
   });
 
+  test('--format summary prints only the totals, the same as the table ends with', async () => {
+    const [totals, table, jsonl] = await Promise.all([
+      podwire('analyze', DEMO, '--format', 'summary'),
+      podwire('analyze', DEMO),
+      podwire('analyze', DEMO, '--format', 'jsonl'),
+    ]);
+    assert.equal(totals.code, 0);
+    assert.ok(table.stdout.endsWith(totals.stdout), 'the table ends with the same totals');
+    assert.doesNotMatch(totals.stdout, /^ID\s+CLIENT/m, 'no connection table');
+    const summary = JSON.parse(jsonl.stdout.trimEnd().split('\n').at(-1)!);
+    assert.match(totals.stdout, new RegExp(`^${summary.entries} entries: `, 'm'));
+    assert.match(totals.stdout, new RegExp(`^${summary.connections} TCP connections`, 'm'));
+  });
+
   test('the default table names every connection and ends with the summary', async () => {
     const r = await podwire('analyze', DEMO);
     assert.equal(r.code, 0);
