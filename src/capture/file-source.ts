@@ -15,6 +15,11 @@ export interface FileSourceOptions {
   onProgress?: (readBytes: number, totalBytes: number) => void;
   /** Read size; the buffer grows past it only for a record that is larger. */
   chunkSize?: number;
+  /**
+   * Backpressure from the sinks: asked after each chunk; when it returns a promise (stdout's pipe
+   * is full), reading waits for it, so a slow reader of the output cannot make memory grow.
+   */
+  pace?: () => Promise<void> | undefined;
 }
 
 export interface FileSourceResult {
@@ -110,6 +115,8 @@ async function readPlain(
       throw err;
     }
     options.onProgress?.(fileOffset + filled, total);
+    const wait = options.pace?.();
+    if (wait) await wait;
     // Keep the incomplete tail at the start of the buffer for the next read.
     buf.copy(buf, 0, used, filled);
     fileOffset += used;
@@ -149,6 +156,8 @@ async function readGzip(
       tail = Buffer.from(buf.subarray(used));
       offset += used;
       options.onProgress?.(raw.bytesRead, total);
+      const wait = options.pace?.();
+      if (wait) await wait;
     }
   } catch (err) {
     // zlib reports a cut-off or corrupt gzip stream here; the packets before it were delivered.

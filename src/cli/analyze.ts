@@ -89,6 +89,8 @@ export interface AnalyzeOptions {
   /** Dissect L7 (default true); `onEntry` receives the entries. */
   dissect?: boolean;
   decodeAs?: ReadonlyMap<number, string>;
+  /** Backpressure from the output (see FileSourceOptions.pace). */
+  pace?: () => Promise<void> | undefined;
   /** gRPC messages decoded with field names (--proto). */
   grpcSchema?: GrpcSchema;
   onEntry?: (entry: Entry) => void;
@@ -135,6 +137,7 @@ export async function analyzeFiles(
     try {
       result = await readCaptureFile(path, pipeline.onPacket, pipeline.errors, {
         onProgress: (done, total) => bar.update(done, total, pipeline.stats.packets),
+        ...(options.pace ? { pace: options.pace } : {}),
       });
     } finally {
       bar.done();
@@ -344,18 +347,37 @@ async function protoSchema({ files, dirs }: ProtoArgs): Promise<GrpcSchema | nul
 }
 
 /** Writes to stdout, waiting when the pipe is full so output is never lost or buffered without bound. */
+/**
+ * Writes to stdout in 64 KiB batches. When the pipe is full (`write` returns false), `pace` hands
+ * the reader a promise that resolves on 'drain': reading waits, so output is never lost and never
+ * piles up in memory behind a slow consumer (`| jq`, `| less`).
+ */
 class Out {
   private buf: string[] = [];
   private size = 0;
+  private drained: Promise<void> | null = null;
   write(s: string): void {
     this.buf.push(s);
     this.size += s.length;
     if (this.size > 1 << 16) this.flush();
   }
   flush(): void {
-    if (this.buf.length) process.stdout.write(this.buf.join(''));
+    if (this.buf.length && !process.stdout.write(this.buf.join('')) && !this.drained) {
+      this.drained = new Promise((resolve) =>
+        process.stdout.once('drain', () => {
+          this.drained = null;
+          resolve();
+        }),
+      );
+    }
     this.buf = [];
     this.size = 0;
+  }
+  readonly pace = (): Promise<void> | undefined => this.drained ?? undefined;
+  /** Resolves once everything written has left the process. */
+  async end(): Promise<void> {
+    this.flush();
+    if (this.drained) await this.drained;
   }
 }
 
@@ -401,7 +423,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   const grpcSchema = await protoSchema(args.proto);
   const { summary, failed } = await analyzeFiles(
     args.files,
-    { ...args.options, ...(grpcSchema ? { grpcSchema } : {}), onEntry },
+    { ...args.options, ...(grpcSchema ? { grpcSchema } : {}), onEntry, pace: out.pace },
     onConnection,
   );
   if (!streaming) await naming.finish(entries, records);
@@ -419,7 +441,7 @@ export async function runAnalyze(argv: string[]): Promise<number> {
     if (records.length) out.write(`${renderConnections(records)}\n\n`);
     out.write(`${renderSummary(summary)}\n`);
   }
-  out.flush();
+  await out.end();
   for (const f of summary.files) if (f.error) process.stderr.write(`podwire: ${f.path}: ${f.error}\n`);
   return failed ? 1 : 0;
 }
