@@ -1,6 +1,8 @@
 /** The podwire command line: one binary, one subcommand per mode (DESIGN.md, Modes). */
+import { AGENT_USAGE, runAgent } from './agent.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
 import { runSnapshot, SNAPSHOT_USAGE } from './snapshot.js';
+import { runStart, START_USAGE } from './start.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: podwire <command> [options]
@@ -8,12 +10,16 @@ const USAGE = `usage: podwire <command> [options]
 commands:
   analyze FILE...   read pcap/pcapng files (plain or gzipped) and print entries and connections
   snapshot          save the cluster's pods, services, nodes and workloads for 'analyze --k8s'
+  agent             capture live on this node's container interfaces and stream jsonl records
+  start             capture this host's interfaces: a live table, and jsonl to a file
 
 Run 'podwire <command> --help' for a command's options.`;
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
   analyze: { run: runAnalyze, usage: ANALYZE_USAGE },
   snapshot: { run: runSnapshot, usage: SNAPSHOT_USAGE },
+  agent: { run: runAgent, usage: AGENT_USAGE },
+  start: { run: runStart, usage: START_USAGE },
 };
 
 export async function main(argv: string[]): Promise<number> {
