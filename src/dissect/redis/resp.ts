@@ -144,13 +144,16 @@ export class RespReader {
   private attr: { depth: number; value: RespValue | null } | null = null;
   // The line being read: its type byte, the kept bytes, its full length and last byte.
   private lineType = 0;
-  private readonly line = new Uint8Array(LINE_KEEP);
+  /** Grows on demand up to LINE_KEEP: most lines are a few bytes, and a busy node has many connections. */
+  private line: Uint8Array = new Uint8Array(64);
   private lineKept = 0;
   private lineTotal = 0;
   private lineLast = 0;
   private lineMax = 0;
   // The string being read; its first bytes are copied into `scratch`.
-  private readonly scratch: Uint8Array;
+  /** Grows on demand up to the larger of keepBytes and keepErrorBytes. */
+  private scratch: Uint8Array = new Uint8Array(64);
+  private readonly scratchMax: number;
   private str: StringAcc | null = null;
   private bulkRemaining = 0;
   /** Inside a streamed string (`$?`): the next value must be a `;` chunk. */
@@ -169,7 +172,7 @@ export class RespReader {
     private readonly options: RespReaderOptions,
     private readonly events: RespEvents,
   ) {
-    this.scratch = new Uint8Array(Math.max(options.keepBytes, options.keepErrorBytes));
+    this.scratchMax = Math.max(options.keepBytes, options.keepErrorBytes);
   }
 
   /** A message has begun and is not whole. */
@@ -252,6 +255,8 @@ export class RespReader {
             const room = LINE_KEEP - this.lineKept;
             if (room > 0) {
               const take = Math.min(room, len);
+              if (this.lineKept + take > this.line.length)
+                this.line = grow(this.line, this.lineKept + take, LINE_KEEP);
               copyInto(this.line, this.lineKept, data, pos, take);
               this.lineKept += take;
             }
@@ -280,6 +285,8 @@ export class RespReader {
           const s = this.str!;
           if (s.kept && s.filled < s.keep) {
             const copy = Math.min(take, s.keep - s.filled);
+            if (s.filled + copy > this.scratch.length)
+              this.scratch = grow(this.scratch, s.filled + copy, this.scratchMax);
             copyInto(this.scratch, s.filled, data, pos, copy);
             s.filled += copy;
           }
@@ -716,4 +723,13 @@ function copyInto(dst: Uint8Array, off: number, src: Uint8Array, at: number, n: 
     return;
   }
   for (let i = 0; i < n; i++) dst[off + i] = src[at + i]!;
+}
+
+/** A copy of `b` with room for at least `need` bytes (doubling, at most `max`; need <= max). */
+function grow(b: Uint8Array, need: number, max: number): Uint8Array {
+  let size = b.length * 2;
+  while (size < need) size *= 2;
+  const out = new Uint8Array(Math.min(Math.max(size, need), max));
+  out.set(b);
+  return out;
 }
