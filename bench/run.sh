@@ -294,9 +294,15 @@ fi
 # to /dev/null, what a user's `--format jsonl > file` costs, minus the disk.
 # An untimed jsonl run of each first: its summary line is checked against capinfos, and it brings
 # the file into the page cache, so no timing includes reading it from disk.
-modes=(connections dissect dissect-jsonl)
-declare -A mode_flags=([connections]="--connections-only" [dissect]="" [dissect-jsonl]="")
-declare -A mode_format=([connections]=summary [dissect]=summary [dissect-jsonl]=jsonl)
+# k8s-jsonl is dissect-jsonl with every endpoint named from a 10,000-pod snapshot
+# (bench/k8s-snapshot.mjs) and reverse DNS off: the difference is what naming costs, and it must be
+# no I/O on the hot path.
+SNAPSHOT="$BENCH_OUT/k8s-snapshot.json"
+node bench/k8s-snapshot.mjs "$SNAPSHOT" || die "cannot write $SNAPSHOT"
+modes=(connections dissect dissect-jsonl k8s-jsonl)
+declare -A mode_flags=([connections]="--connections-only" [dissect]="" [dissect-jsonl]=""
+  [k8s-jsonl]="--k8s $SNAPSHOT --no-reverse-dns")
+declare -A mode_format=([connections]=summary [dissect]=summary [dissect-jsonl]=jsonl [k8s-jsonl]=jsonl)
 podwire_times=()
 for mode in "${modes[@]}"; do
   log "podwire check run ($mode)"
@@ -328,6 +334,7 @@ node bench/report.mjs \
   --podwire-summary "connections=$BENCH_OUT/podwire-connections.summary.json" \
   --podwire-summary "dissect=$BENCH_OUT/podwire-dissect.summary.json" \
   --podwire-summary "dissect-jsonl=$BENCH_OUT/podwire-dissect-jsonl.summary.json" \
+  --podwire-summary "k8s-jsonl=$BENCH_OUT/podwire-k8s-jsonl.summary.json" \
   "${podwire_times[@]}" \
   --tshark-time "$BENCH_OUT/time-tshark.txt" \
   --tshark-phs "$BENCH_OUT/tshark-phs.txt" \
