@@ -106,7 +106,16 @@ function deliver(
 function finish(conn: Connection, h: HalfStream, dir: Direction, ts: number): void {
   h.nextSeq = (h.nextSeq + 1) >>> 0; // the FIN occupies one sequence number
   h.ended = true;
-  conn.consumer?.onEnd(dir, ts);
+  const consumer = conn.consumer;
+  if (!consumer) return;
+  consumer.onEnd(dir, ts);
+  // Both directions delivered to their FIN: no byte can follow, so the consumer is done now, not
+  // when the connection leaves the table after --close-linger. Its entries come out at once and
+  // its parser state is freed while the connection lingers for late packets (counted as before).
+  if ((dir === 0 ? conn.rev : conn.fwd).ended && conn.consumer === consumer) {
+    conn.consumer = null;
+    consumer.onClose(conn);
+  }
 }
 
 function hold(

@@ -19,7 +19,11 @@ export interface StreamConsumer {
   onGap(dir: Direction, bytes: number, tsMicros: number): void;
   /** The sender of `dir` closed its side (its FIN was reached in order). */
   onEnd(dir: Direction, tsMicros: number): void;
-  /** The connection left the tracker: closed, timed out, or the capture ended. Last call. */
+  /**
+   * Last call: both directions were delivered up to their FIN (then at once, while the connection
+   * still lingers in the table for late packets), or the connection left the tracker (RST, timed
+   * out, or the capture ended).
+   */
   onClose(conn: Connection): void;
 }
 
