@@ -15,8 +15,7 @@ import {
 } from '../agent/agent.js';
 import { boundPort, fetchStatus, startHealthServer } from '../agent/health.js';
 import { checkFilter, DEFAULT_LIVE_OPTIONS, LiveCaptureError } from '../capture/live-source.js';
-import { dissectorNames, parseDecodeAs } from '../dissect/registry.js';
-import { PAGE_BYTES, type TrackerOptions } from '../flows/tracker.js';
+import { decodeAsFlags, type FlagValues, trackerFlags } from './pipeline-flags.js';
 import { formatBytes } from './table.js';
 import { parseCount, parseDuration, UsageError } from './usage-error.js';
 
@@ -97,8 +96,6 @@ export const CAPTURE_FLAGS = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
-export type FlagValues = Record<string, string | boolean | string[] | undefined>;
-
 export function parseFlags(argv: string[], extra: ParseArgsConfig['options']): FlagValues {
   try {
     const parsed = parseArgs({
@@ -154,15 +151,7 @@ export function agentOptions(v: FlagValues, scope: 'containers' | 'host', loopba
   const refresh = str(v, 'refresh-period');
   const refreshMs = refresh === undefined ? 10_000 : parseDuration('refresh-period', refresh) / 1000;
   if (refreshMs < 100) throw new UsageError('--refresh-period must be at least 100ms');
-  const decodeAs = new Map<number, string>();
-  for (const rule of (v['decode-as'] as string[] | undefined) ?? []) {
-    const r = parseDecodeAs(rule);
-    if (!r)
-      throw new UsageError(
-        `--decode-as takes PORT=NAME with NAME one of ${dissectorNames().join(', ')}, not '${rule}'`,
-      );
-    decodeAs.set(r.port, r.name);
-  }
+  const decodeAs = decodeAsFlags(v);
   return {
     interfaces,
     discovery: {
@@ -193,34 +182,9 @@ export function agentOptions(v: FlagValues, scope: 'containers' | 'host', loopba
     countOnly: Boolean(v['count-only']),
     dissect: !v['connections-only'],
     decodeAs,
-    tracker: trackerOptions(v),
+    tracker: trackerFlags(v),
     dedupe: !v['no-dedupe'],
   };
-}
-
-function trackerOptions(v: FlagValues): Partial<TrackerOptions> {
-  const t: Partial<TrackerOptions> = {};
-  const count = (k: string) => {
-    const x = str(v, k);
-    return x === undefined ? undefined : parseCount(k, x);
-  };
-  const duration = (k: string) => {
-    const x = str(v, k);
-    return x === undefined ? undefined : parseDuration(k, x);
-  };
-  const maxConnections = count('max-connections');
-  const perConnection = count('max-pages-per-connection');
-  const total = count('max-pages-total');
-  const flush = duration('flush-period');
-  const older = duration('close-older-than');
-  const linger = duration('close-linger');
-  if (maxConnections !== undefined) t.maxConnections = maxConnections;
-  if (perConnection !== undefined) t.maxBufferedPerConnection = perConnection * PAGE_BYTES;
-  if (total !== undefined) t.maxBufferedTotal = total * PAGE_BYTES;
-  if (flush !== undefined) t.flushPeriodMicros = flush;
-  if (older !== undefined) t.closeOlderThanMicros = older;
-  if (linger !== undefined) t.closeLingerMicros = linger;
-  return t;
 }
 
 export interface HealthFlags {

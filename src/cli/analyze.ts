@@ -7,16 +7,16 @@ import { parseArgs } from 'node:util';
 import { readCaptureFile } from '../capture/file-source.js';
 import type { Entry } from '../dissect/entry.js';
 import type { GrpcSchema } from '../dissect/grpc/schema.js';
-import { dissectorNames, parseDecodeAs } from '../dissect/registry.js';
 import type { ExternalNamerOptions } from '../enrich/external/index.js';
 import { Naming, NamingError, type NamingOptions } from '../enrich/naming.js';
 import type { CloseReason, ConnectionRecord } from '../flows/connection.js';
 import { PAGE_BYTES, type TrackerOptions } from '../flows/tracker.js';
 import { Pipeline, type ProtocolStats } from '../pipeline/pipeline.js';
 import type { ErrorCode } from '../wire/errors.js';
+import { decodeAsFlags, trackerFlags } from './pipeline-flags.js';
 import { ProgressBar } from './progress.js';
 import { renderConnections, renderEntries, renderSummary } from './table.js';
-import { parseCount, parseDuration, UsageError } from './usage-error.js';
+import { UsageError } from './usage-error.js';
 
 export const ANALYZE_USAGE = `usage: podwire analyze FILE... [options]
 
@@ -223,38 +223,8 @@ function parseAnalyzeArgs(
   }
   if (parsed.positionals.length === 0)
     throw new UsageError('name at least one capture file (pcap or pcapng)');
-  const tracker: Partial<TrackerOptions> = {};
-  const str = (k: string): string | undefined => (typeof v[k] === 'string' ? (v[k] as string) : undefined);
-  const count = (k: string): number | undefined => {
-    const x = str(k);
-    return x === undefined ? undefined : parseCount(k, x);
-  };
-  const duration = (k: string): number | undefined => {
-    const x = str(k);
-    return x === undefined ? undefined : parseDuration(k, x);
-  };
-  const maxConnections = count('max-connections');
-  const pagesPerConnection = count('max-pages-per-connection');
-  const pagesTotal = count('max-pages-total');
-  const flushPeriod = duration('flush-period');
-  const closeOlderThan = duration('close-older-than');
-  const closeLinger = duration('close-linger');
-  if (maxConnections !== undefined) tracker.maxConnections = maxConnections;
-  if (pagesPerConnection !== undefined) tracker.maxBufferedPerConnection = pagesPerConnection * PAGE_BYTES;
-  if (pagesTotal !== undefined) tracker.maxBufferedTotal = pagesTotal * PAGE_BYTES;
-  if (flushPeriod !== undefined) tracker.flushPeriodMicros = flushPeriod;
-  if (closeOlderThan !== undefined) tracker.closeOlderThanMicros = closeOlderThan;
-  if (closeLinger !== undefined) tracker.closeLingerMicros = closeLinger;
-  const decodeAs = new Map<number, string>();
-  for (const rule of (v['decode-as'] as string[] | undefined) ?? []) {
-    const r = parseDecodeAs(rule);
-    if (!r) {
-      throw new UsageError(
-        `--decode-as takes PORT=NAME or tcp.port==PORT,NAME with NAME one of ${dissectorNames().join(', ') || '(no dissectors yet)'}, not '${rule}'`,
-      );
-    }
-    decodeAs.set(r.port, r.name);
-  }
+  const tracker = trackerFlags(v);
+  const decodeAs = decodeAsFlags(v);
   const proto = protoArgs(
     (v.proto as string[] | undefined) ?? [],
     (v['proto-path'] as string[] | undefined) ?? [],
