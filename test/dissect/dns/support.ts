@@ -1,7 +1,8 @@
 /** Fake contexts that collect what a DNS handler or session reports. */
-import type { SessionContext, TcpSession, UdpContext } from '../../../src/dissect/dissector.js';
+import type { SessionContext, UdpContext } from '../../../src/dissect/dissector.js';
 import type { DnsEntry } from '../../../src/dissect/dns/summary.js';
 import type { EntryEndpoint } from '../../../src/dissect/entry.js';
+import { collectingContext } from '../../support/session-context.js';
 
 export interface Collected {
   entries: DnsEntry[];
@@ -18,17 +19,5 @@ export const CLIENT: EntryEndpoint = { ip: '198.18.14.10', port: 40000 };
 export const SERVER: EntryEndpoint = { ip: '198.18.14.53', port: 53 };
 
 export function tcpContext(): SessionContext & Collected {
-  const entries: DnsEntry[] = [];
-  const errors: string[] = [];
-  return {
-    entries,
-    errors,
-    connectionId: 1,
-    client: CLIENT,
-    server: SERVER,
-    emit: (e) => entries.push({ src: CLIENT, dst: SERVER, ...e }),
-    parseError: (d) => errors.push(d),
-    annotate: () => {},
-    switchTo: (): TcpSession | null => null,
-  };
+  return collectingContext<DnsEntry>(CLIENT, SERVER);
 }

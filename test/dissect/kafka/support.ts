@@ -1,32 +1,16 @@
 /** A fake SessionContext that collects what a Kafka session reports, and ways to feed it. */
-import type { SessionContext, TcpSession } from '../../../src/dissect/dissector.js';
-import type { Entry, EntryEndpoint } from '../../../src/dissect/entry.js';
+import type { SessionContext } from '../../../src/dissect/dissector.js';
+import type { EntryEndpoint } from '../../../src/dissect/entry.js';
 import { KafkaSession } from '../../../src/dissect/kafka/session.js';
-
-export type Emitted = Omit<Entry, 'type' | 'id' | 'connectionId'>;
+import { type Collected, collectingContext, type Emitted } from '../../support/session-context.js';
 
 export const CLIENT: EntryEndpoint = { ip: '198.18.9.10', port: 50100 };
 export const SERVER: EntryEndpoint = { ip: '198.18.9.20', port: 9092 };
 
-export interface Collected {
-  entries: Emitted[];
-  errors: string[];
-}
+export type { Collected, Emitted };
 
 export function context(): SessionContext & Collected {
-  const entries: Emitted[] = [];
-  const errors: string[] = [];
-  return {
-    entries,
-    errors,
-    connectionId: 1,
-    client: CLIENT,
-    server: SERVER,
-    emit: (e) => entries.push({ src: CLIENT, dst: SERVER, ...e }),
-    parseError: (d) => errors.push(d),
-    annotate: () => {},
-    switchTo: (): TcpSession | null => null,
-  };
+  return collectingContext(CLIENT, SERVER);
 }
 
 export interface Step {

@@ -1,9 +1,9 @@
 /** A fake session context and a driver for one NATS connection. */
-import type { SessionContext, TcpSession } from '../../../src/dissect/dissector.js';
-import type { Entry, EntryEndpoint } from '../../../src/dissect/entry.js';
+import type { EntryEndpoint } from '../../../src/dissect/entry.js';
 import { NatsSession } from '../../../src/dissect/nats/session.js';
+import { collectingContext, type Emitted } from '../../support/session-context.js';
 
-export type Emitted = Omit<Entry, 'type' | 'id' | 'connectionId'>;
+export type { Emitted };
 
 export const CLIENT: EntryEndpoint = { ip: '198.18.21.10', port: 41000 };
 export const SERVER: EntryEndpoint = { ip: '198.18.21.42', port: 4222 };
@@ -12,17 +12,9 @@ export const INFO =
   'INFO {"server_id":"S1","version":"2.10.7","proto":1,"headers":true,"max_payload":1048576}\r\n';
 
 export class Conn {
-  readonly entries: Emitted[] = [];
-  readonly errors: string[] = [];
-  readonly ctx: SessionContext = {
-    connectionId: 1,
-    client: CLIENT,
-    server: SERVER,
-    emit: (e) => this.entries.push({ src: CLIENT, dst: SERVER, ...e }),
-    parseError: (d) => this.errors.push(d),
-    annotate: () => {},
-    switchTo: (): TcpSession | null => null,
-  };
+  readonly ctx = collectingContext(CLIENT, SERVER);
+  readonly entries: Emitted[] = this.ctx.entries;
+  readonly errors: string[] = this.ctx.errors;
   readonly session = new NatsSession(this.ctx);
   ts = 1_000_000;
 

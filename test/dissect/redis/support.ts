@@ -1,32 +1,16 @@
 /** A fake session context, RESP encoders that write exact bytes, and a driver for one connection. */
-import type { SessionContext, TcpSession } from '../../../src/dissect/dissector.js';
-import type { Entry, EntryEndpoint } from '../../../src/dissect/entry.js';
+import type { SessionContext } from '../../../src/dissect/dissector.js';
+import type { EntryEndpoint } from '../../../src/dissect/entry.js';
 import { RedisSession } from '../../../src/dissect/redis/session.js';
-
-export type Emitted = Omit<Entry, 'type' | 'id' | 'connectionId'>;
+import { type Collected, collectingContext, type Emitted } from '../../support/session-context.js';
 
 export const CLIENT: EntryEndpoint = { ip: '198.18.20.10', port: 40000 };
 export const SERVER: EntryEndpoint = { ip: '198.18.20.63', port: 6379 };
 
-export interface Collected {
-  entries: Emitted[];
-  errors: string[];
-}
+export type { Collected, Emitted };
 
 export function context(): SessionContext & Collected {
-  const entries: Emitted[] = [];
-  const errors: string[] = [];
-  return {
-    entries,
-    errors,
-    connectionId: 1,
-    client: CLIENT,
-    server: SERVER,
-    emit: (e) => entries.push({ src: CLIENT, dst: SERVER, ...e }),
-    parseError: (d) => errors.push(d),
-    annotate: () => {},
-    switchTo: (): TcpSession | null => null,
-  };
+  return collectingContext(CLIENT, SERVER);
 }
 
 /** A command as clients send it: an array of bulk strings (spec, "Sending commands"). */
