@@ -136,3 +136,21 @@ export async function tsharkFields(
     .filter((l) => l.length > 0)
     .map((l) => l.split('\t'));
 }
+
+/**
+ * The TCP payload of a capture in each direction, as tshark reads it frame by frame (in capture
+ * order, retransmissions included): [to `serverPort`, from it]. Seeds for fuzzing a dissector.
+ */
+export async function tsharkPayloads(file: string, serverPort: number): Promise<[Buffer, Buffer]> {
+  const { stdout } = await run(
+    'tshark',
+    ['-r', file, '-Y', 'tcp.len > 0', '-T', 'fields', '-e', 'tcp.dstport', '-e', 'tcp.payload'],
+    { maxBuffer: 64 << 20 },
+  );
+  const parts: [Buffer[], Buffer[]] = [[], []];
+  for (const line of stdout.split('\n').filter(Boolean)) {
+    const [port, hex] = line.split('\t');
+    parts[port === String(serverPort) ? 0 : 1].push(Buffer.from(hex!, 'hex'));
+  }
+  return [Buffer.concat(parts[0]), Buffer.concat(parts[1])];
+}

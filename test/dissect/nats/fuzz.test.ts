@@ -5,19 +5,15 @@
  * are plain JSON, and garbage is counted.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { detectNats } from '../../../src/dissect/nats/detect.js';
 import { MAX_PENDING } from '../../../src/dissect/nats/session.js';
-import { tsharkAvailable } from '../../reference/tshark.js';
+import { tsharkAvailable, tsharkPayloads } from '../../reference/tshark.js';
 import { CAPTURES } from '../../support/paths.js';
 import { Conn, INFO } from './support.js';
-
-const run = promisify(execFile);
 
 const SYNTHETIC: [Buffer, Buffer] = [
   Buffer.from(
@@ -32,28 +28,7 @@ async function captureStreams(): Promise<[Buffer, Buffer][]> {
   if (!(await tsharkAvailable())) return [];
   const out: [Buffer, Buffer][] = [];
   for (const f of readdirSync(join(CAPTURES, 'nats'))) {
-    const { stdout } = await run(
-      'tshark',
-      [
-        '-r',
-        join(CAPTURES, 'nats', f),
-        '-Y',
-        'tcp.len > 0',
-        '-T',
-        'fields',
-        '-e',
-        'tcp.dstport',
-        '-e',
-        'tcp.payload',
-      ],
-      { maxBuffer: 64 << 20 },
-    );
-    const parts: [Buffer[], Buffer[]] = [[], []];
-    for (const line of stdout.split('\n').filter(Boolean)) {
-      const [port, hex] = line.split('\t');
-      parts[port === '4222' ? 0 : 1].push(Buffer.from(hex!, 'hex'));
-    }
-    out.push([Buffer.concat(parts[0]), Buffer.concat(parts[1])]);
+    out.push(await tsharkPayloads(join(CAPTURES, 'nats', f), 4222));
   }
   return out;
 }

@@ -5,19 +5,15 @@
  * held stays bounded, every entry is plain JSON, and garbage is counted as parse errors.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { detectRedis } from '../../../src/dissect/redis/detect.js';
 import { isTypeByte } from '../../../src/dissect/redis/resp.js';
 import { MAX_PENDING } from '../../../src/dissect/redis/session.js';
-import { tsharkAvailable } from '../../reference/tshark.js';
+import { tsharkAvailable, tsharkPayloads } from '../../reference/tshark.js';
 import { CAPTURES } from '../../support/paths.js';
 import { arr, bulk, Conn, cmd, err, int, push, simple } from './support.js';
-
-const run = promisify(execFile);
 
 const SYNTHETIC: [Buffer, Buffer] = [
   Buffer.from(
@@ -52,28 +48,7 @@ async function captureStreams(): Promise<[Buffer, Buffer][]> {
     'zeek__stream.pcap',
     'zeek__pipelining-example.pcap',
   ]) {
-    const { stdout } = await run(
-      'tshark',
-      [
-        '-r',
-        join(CAPTURES, 'redis', f),
-        '-Y',
-        'tcp.len > 0',
-        '-T',
-        'fields',
-        '-e',
-        'tcp.dstport',
-        '-e',
-        'tcp.payload',
-      ],
-      { maxBuffer: 64 << 20 },
-    );
-    const parts: [Buffer[], Buffer[]] = [[], []];
-    for (const line of stdout.split('\n').filter(Boolean)) {
-      const [port, hex] = line.split('\t');
-      parts[port === '6379' ? 0 : 1].push(Buffer.from(hex!, 'hex'));
-    }
-    out.push([Buffer.concat(parts[0]), Buffer.concat(parts[1])]);
+    out.push(await tsharkPayloads(join(CAPTURES, 'redis', f), 6379));
   }
   return out;
 }
