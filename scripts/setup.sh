@@ -29,6 +29,7 @@ declare -A want=(
   [mariadb]=mariadb-client-core           # MariaDB client against the machine's server
   [mmdblookup]=mmdb-bin             # the C reference reader of .mmdb, checks the test writer
   [tcpreplay]=tcpreplay              # replays captures onto a veth for the live-capture tests
+  [prometheus]=prometheus            # scrapes the hub's /metrics in the metrics tests
   [g++]=g++ [make]=make [python3]=python3  # node-gyp builds the libpcap binding (npm `pcap`)
 )
 # file -> Debian package, for what is not a command
