@@ -54,6 +54,8 @@ export interface Entry {
   responseSize: number;
   /** The TCP connection's id; null for UDP. */
   connectionId: number | null;
+  /** The node (agent) whose capture saw it; set by the agent, absent offline. */
+  node?: string;
   /** Why the entry is incomplete or odd (a gap in the stream, a response never seen...), else null. */
   error: string | null;
 }

@@ -187,4 +187,6 @@ export interface ConnectionRecord {
   received: DirectionRecord;
   /** Set when a dissector recognised the stream: protocol, entry count, parse errors, TLS summary. */
   l7?: Record<string, unknown>;
+  /** The node (agent) whose capture saw it; set by the agent, absent offline. */
+  node?: string;
 }
