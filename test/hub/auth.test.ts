@@ -27,11 +27,14 @@ describe('hub exposure', () => {
   test('any other address needs a token, and the message says how to give one', () => {
     assert.doesNotThrow(() => checkExposure('127.0.0.1', undefined));
     assert.doesNotThrow(() => checkExposure('0.0.0.0', TOKEN));
-    assert.throws(() => checkExposure('0.0.0.0', undefined), (e: Error) => {
-      assert.ok(e instanceof HubConfigError);
-      assert.match(e.message, /--token-file|PODWIRE_TOKEN/);
-      return true;
-    });
+    assert.throws(
+      () => checkExposure('0.0.0.0', undefined),
+      (e: Error) => {
+        assert.ok(e instanceof HubConfigError);
+        assert.match(e.message, /--token-file|PODWIRE_TOKEN/);
+        return true;
+      },
+    );
   });
 
   test('a short token is refused', () => {
@@ -57,7 +60,10 @@ describe('bearer token', () => {
     assert.equal(basic.statusCode, 401);
     const ok = await a.inject({ url: '/api/entries', headers: { authorization: `Bearer ${TOKEN}` } });
     assert.equal(ok.statusCode, 200);
-    const caseInsensitive = await a.inject({ url: '/metrics', headers: { authorization: `bearer ${TOKEN}` } });
+    const caseInsensitive = await a.inject({
+      url: '/metrics',
+      headers: { authorization: `bearer ${TOKEN}` },
+    });
     assert.equal(caseInsensitive.statusCode, 200);
   });
 
