@@ -1,0 +1,309 @@
+/**
+ * An entry as rows: its summary row in `entries` (the columns lists and filters read) and its whole
+ * JSON in `entry_details`. Also the map from entry field paths to summary columns that the query
+ * compiler uses (`SqlTarget.column`), so a filter on an indexed field reads the index.
+ */
+import type { Entry, EntryEndpoint } from '../dissect/entry.js';
+import { isErrorEntry } from './error-rules.js';
+
+/**
+ * The entry's JSON in the store's queries, which read `entries e LEFT JOIN entry_details d`; the
+ * columns below are `e.`'s.
+ */
+export const DETAIL_JSON = 'd.json';
+
+/** An entry as the store hands it out: `id` is the hub's id, `localId` the agent's. */
+export type StoredEntry = Entry & { localId: string };
+
+/**
+ * Field path -> summary column. Every field of an entry but `request` and `response` has one, so a
+ * filter on anything the summary shows never reads the detail JSON. Types are the JSON types:
+ * numbers INTEGER/REAL, strings TEXT, absent or null NULL.
+ */
+const COLUMNS: Record<string, string> = {
+  id: 'CAST(e.id AS TEXT)',
+  type: "'entry'",
+  localId: 'e.local_id',
+  protocol: 'e.protocol',
+  timestamp: 'e.ts',
+  elapsedMs: 'e.elapsed_ms',
+  method: 'e.method',
+  path: 'e.path',
+  status: 'e.status',
+  requestSize: 'e.request_size',
+  responseSize: 'e.response_size',
+  connectionId: 'e.connection_id',
+  node: 'e.node',
+  error: 'e.error',
+};
+for (const side of ['src', 'dst'] as const) {
+  Object.assign(COLUMNS, {
+    [`${side}.ip`]: `e.${side}_ip`,
+    [`${side}.port`]: `e.${side}_port`,
+    [`${side}.name`]: `e.${side}_name`,
+    [`${side}.namespace`]: `e.${side}_ns`,
+    [`${side}.kind`]: `e.${side}_kind`,
+    [`${side}.workload`]: `e.${side}_workload`,
+    [`${side}.node`]: `e.${side}_node`,
+  });
+}
+
+/** The SQL expression of the summary column holding `path`, or null when only the JSON has it. */
+export function columnOf(path: readonly string[]): string | null {
+  return Object.hasOwn(COLUMNS, path.join('.')) ? COLUMNS[path.join('.')]! : null;
+}
+
+/** The summary columns in `INSERT` order (the table's order). */
+export const SUMMARY_COLUMNS = [
+  'id',
+  'ts',
+  'protocol',
+  'method',
+  'path',
+  'status',
+  'elapsed_ms',
+  'src_ip',
+  'src_port',
+  'src_name',
+  'src_ns',
+  'src_kind',
+  'src_workload',
+  'src_node',
+  'dst_ip',
+  'dst_port',
+  'dst_name',
+  'dst_ns',
+  'dst_kind',
+  'dst_workload',
+  'dst_node',
+  'request_size',
+  'response_size',
+  'connection_id',
+  'node',
+  'error',
+  'local_id',
+  'is_error',
+] as const;
+
+type SqlValue = string | number | bigint | null;
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function finite(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/**
+ * An integral number binds as an SQLite INTEGER (better-sqlite3 binds every JS number as REAL, and
+ * an ANY column keeps REAL): `status` 500 must read back with typeof() 'integer', as json_extract
+ * reads `500` from the JSON.
+ */
+function anyValue(v: unknown): SqlValue {
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : Number.isFinite(v) ? v : null;
+  return typeof v === 'string' ? v : null;
+}
+
+const optionalText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/**
+ * Why an entry cannot be stored, or null when it can. Every summary column must hold what the JSON
+ * holds (the query compiler reads either), so a field of the wrong type is refused rather than
+ * coerced, and a STRICT column never refuses the whole batch's transaction.
+ */
+export function invalidEntry(e: Entry): string | null {
+  if (e === null || typeof e !== 'object') return 'not an object';
+  if (!Number.isSafeInteger(e.timestamp)) return 'timestamp is not an integer (µs)';
+  if (typeof e.protocol !== 'string' || (e.protocol as string) === '') return 'no protocol';
+  for (const side of ['src', 'dst'] as const) {
+    const ep = e[side];
+    if (ep === null || typeof ep !== 'object' || typeof ep.ip !== 'string' || !Number.isSafeInteger(ep.port))
+      return `${side} is not an endpoint {ip, port}`;
+    for (const f of ['name', 'namespace', 'kind', 'workload', 'node'] as const)
+      if (!optionalText(ep[f])) return `${side}.${f} is not a string`;
+  }
+  if (typeof e.method !== 'string' || typeof e.path !== 'string') return 'method or path is not a string';
+  const st = e.status as unknown;
+  if (!(st === null || typeof st === 'string' || (typeof st === 'number' && Number.isFinite(st))))
+    return 'status is not a string, number or null';
+  if (!(e.elapsedMs === null || (typeof e.elapsedMs === 'number' && Number.isFinite(e.elapsedMs))))
+    return 'elapsedMs is not a number or null';
+  if (!count(e.requestSize) || !count(e.responseSize)) return 'requestSize or responseSize is not a count';
+  if (!(e.connectionId === null || Number.isSafeInteger(e.connectionId)))
+    return 'connectionId is not an integer';
+  if (!optionalText(e.node) || !optionalText(e.error)) return 'node or error is not a string';
+  if (e.request === null || typeof e.request !== 'object') return 'request is not an object';
+  return null;
+}
+
+/** The summary row's values, in SUMMARY_COLUMNS order. */
+export function summaryRow(id: number, localId: string, e: Entry): SqlValue[] {
+  const s = e.src;
+  const d = e.dst;
+  return [
+    id,
+    e.timestamp,
+    e.protocol,
+    e.method,
+    e.path,
+    anyValue(e.status),
+    finite(e.elapsedMs),
+    s.ip,
+    s.port,
+    str(s.name),
+    str(s.namespace),
+    str(s.kind),
+    str(s.workload),
+    str(s.node),
+    d.ip,
+    d.port,
+    str(d.name),
+    str(d.namespace),
+    str(d.kind),
+    str(d.workload),
+    str(d.node),
+    e.requestSize,
+    e.responseSize,
+    e.connectionId,
+    str(e.node),
+    str(e.error),
+    localId,
+    isErrorEntry(e) ? 1 : 0,
+  ];
+}
+
+/** A summary row as `SELECT e.*` returns it. */
+export interface SummaryRecord {
+  id: number;
+  ts: number;
+  protocol: string;
+  method: string;
+  path: string;
+  status: string | number | null;
+  elapsed_ms: number | null;
+  src_ip: string;
+  src_port: number;
+  src_name: string | null;
+  src_ns: string | null;
+  src_kind: string | null;
+  src_workload: string | null;
+  src_node: string | null;
+  dst_ip: string;
+  dst_port: number;
+  dst_name: string | null;
+  dst_ns: string | null;
+  dst_kind: string | null;
+  dst_workload: string | null;
+  dst_node: string | null;
+  request_size: number;
+  response_size: number;
+  connection_id: number | null;
+  node: string | null;
+  error: string | null;
+  local_id: string;
+  is_error: number;
+}
+
+function endpoint(
+  ip: string,
+  port: number,
+  name: string | null,
+  namespace: string | null,
+  kind: string | null,
+  workload: string | null,
+  node: string | null,
+): EntryEndpoint {
+  const ep: EntryEndpoint = { ip, port };
+  if (name !== null) ep.name = name;
+  if (namespace !== null) ep.namespace = namespace;
+  if (kind !== null) ep.kind = kind as EntryEndpoint['kind'];
+  if (workload !== null) ep.workload = workload;
+  if (node !== null) ep.node = node;
+  return ep;
+}
+
+/** The entry without request and response, from its summary row alone. */
+export function summaryOf(r: SummaryRecord): Omit<StoredEntry, 'request' | 'response'> {
+  const out: Omit<StoredEntry, 'request' | 'response'> = {
+    type: 'entry',
+    id: String(r.id),
+    localId: r.local_id,
+    protocol: r.protocol as Entry['protocol'],
+    timestamp: r.ts,
+    elapsedMs: r.elapsed_ms,
+    src: endpoint(r.src_ip, r.src_port, r.src_name, r.src_ns, r.src_kind, r.src_workload, r.src_node),
+    dst: endpoint(r.dst_ip, r.dst_port, r.dst_name, r.dst_ns, r.dst_kind, r.dst_workload, r.dst_node),
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    requestSize: r.request_size,
+    responseSize: r.response_size,
+    connectionId: r.connection_id,
+    error: r.error,
+  };
+  if (r.node !== null) out.node = r.node;
+  return out;
+}
+
+/**
+ * The entry's JSON as stored: the entry with the hub's `id` and the agent's as `localId`. A string
+ * under request/response holding more than `bodyCap` bytes is cut to that (and `<key>Truncated:
+ * true` set beside it); a string is its length in bytes, or 3/4 of it when its sibling
+ * `<key>Encoding` is `base64` (a body the dissector kept as base64). The caller's objects are not
+ * changed.
+ */
+export function detailJson(id: number, e: Entry, bodyCap: number): string {
+  const json = JSON.stringify({ ...e, id: String(id), localId: e.id });
+  // Cheap test first: an entry shorter than the cap has no string longer than it.
+  if (json.length <= bodyCap) return json;
+  const request = capStrings(e.request, bodyCap);
+  const response = e.response === null ? null : capStrings(e.response, bodyCap);
+  if (request === e.request && response === e.response) return json;
+  return JSON.stringify({ ...e, id: String(id), localId: e.id, request, response });
+}
+
+/** Cuts a string to `cap` UTF-16 units without splitting a surrogate pair. */
+function cut(s: string, cap: number): string {
+  const code = s.charCodeAt(cap - 1);
+  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? cap - 1 : cap);
+}
+
+/** `v` with its long strings cut, copied only along the paths that changed (the same object otherwise). */
+function capStrings<T>(v: T, cap: number, depth = 0): T {
+  if (depth > 64 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < v.length; i++) {
+      const item = v[i] as unknown;
+      const capped =
+        typeof item === 'string' && item.length > cap ? cut(item, cap) : capStrings(item, cap, depth + 1);
+      if (capped !== item) {
+        out ??= v.slice();
+        out[i] = capped;
+      }
+    }
+    return (out ?? v) as T;
+  }
+  let out: Record<string, unknown> | null = null;
+  for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof item === 'string' && item.length > cap) {
+      // base64: 4 characters carry 3 bytes; cut at a multiple of 4 so it stays decodable.
+      const base64 = (v as Record<string, unknown>)[`${k}Encoding`] === 'base64';
+      const pad = item.endsWith('==') ? 2 : item.endsWith('=') ? 1 : 0;
+      if (base64 && Math.floor(item.length / 4) * 3 - pad <= cap) continue;
+      const keep = base64 ? Math.floor(cap / 3) * 4 : cap;
+      out ??= { ...(v as Record<string, unknown>) };
+      out[k] = base64 ? item.slice(0, keep) : cut(item, keep);
+      out[`${k}Truncated`] = true;
+      continue;
+    }
+    const capped = capStrings(item, cap, depth + 1);
+    if (capped !== item) {
+      out ??= { ...(v as Record<string, unknown>) };
+      out[k] = capped;
+    }
+  }
+  return (out ?? v) as T;
+}

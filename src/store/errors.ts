@@ -1,0 +1,28 @@
+/**
+ * The store's coded errors (docs/store.md lists them). Thrown only where the caller cannot go on:
+ * opening a file that is not a store, a store another process holds, a bad cursor or argument.
+ */
+export type StoreErrorCode =
+  /** The file exists but is not a podwire store (not SQLite, or another application's database). */
+  | 'not-a-store'
+  /** Another process (another hub) has the store open. */
+  | 'locked'
+  /** The store was written by a newer podwire (a schema version this one does not know). */
+  | 'newer-schema'
+  /** The file cannot be opened or created (missing directory, permissions, a directory). */
+  | 'cannot-open'
+  /** A pagination cursor that this store did not hand out. */
+  | 'bad-cursor'
+  /** An argument out of its range (a saved query's name or text, a batch's sequence number). */
+  | 'bad-argument';
+
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}

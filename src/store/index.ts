@@ -1,0 +1,548 @@
+/**
+ * The hub's embedded store: entries and connection records from one or many agents in one SQLite
+ * file (better-sqlite3, WAL), written in one transaction per batch, listed newest first with
+ * cursors, filtered by SQL the query compiler writes against `sqlTarget`, aggregated into the
+ * service map, and trimmed by age and size. docs/store.md describes the schema, the indexes,
+ * retention, durability and ids; bench/store.mjs measures it.
+ *
+ * The store knows nothing of packets or of the query language: it takes entries and connection
+ * records (src/dissect/entry.ts, src/flows/connection.ts) and SQL fragments.
+ */
+import { existsSync, statSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { Entry } from '../dissect/entry.js';
+import type { ConnectionRecord } from '../flows/connection.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import {
+  columnOf,
+  DETAIL_JSON,
+  detailJson,
+  invalidEntry,
+  type StoredEntry,
+  SUMMARY_COLUMNS,
+  type SummaryRecord,
+  summaryOf,
+  summaryRow,
+} from './entry-rows.js';
+import { StoreError } from './errors.js';
+import { Retention } from './retention.js';
+import { openDatabase, openError } from './schema.js';
+import { buildServiceMap, SERVICE_MAP_COLUMNS, type ServiceMap, type ServiceMapRow } from './service-map.js';
+
+export type { StoredEntry } from './entry-rows.js';
+export { isErrorEntry } from './error-rules.js';
+export { StoreError, type StoreErrorCode } from './errors.js';
+export type { ServiceMap, ServiceMapEdge, ServiceMapNode } from './service-map.js';
+
+export interface StoreOptions {
+  /** The database file (created when missing), or ':memory:'. */
+  path: string;
+  /** Entries and connections older than this go at retention(). */
+  maxAgeMs?: number;
+  /** retention() deletes the oldest data while the data takes more than this (see docs/store.md). */
+  maxBytes?: number;
+  /**
+   * Bytes of a body (any string under an entry's request/response) kept; longer ones are cut and
+   * marked `<key>Truncated`. Default 64 KiB, what the dissectors keep: lower it to save space.
+   */
+  bodyCap?: number;
+}
+
+/** Which agent sent a batch, and the batch's sequence number in that agent's stream (from 1). */
+export interface BatchSource {
+  agent: string;
+  seq: number;
+}
+
+/** A filter from the query compiler: SQL with plain `?` placeholders, and their values in order. */
+export interface SqlWhere {
+  sql: string;
+  params: (string | number | null)[];
+}
+
+/**
+ * How the query compiler reaches an entry's fields in SQL. `column(path)` is the expression of the
+ * summary column holding `path` (JSON types kept: typeof() is integer/real/text/null), or null when
+ * only the JSON has it; `json` is an expression giving the entry's whole JSON text, as the store
+ * hands the entry out (for json_extract). Both are valid inside the WHERE of entries() and
+ * serviceMap().
+ */
+export interface SqlTarget {
+  column(path: readonly string[]): string | null;
+  json: string;
+}
+
+export type EntrySummary = Omit<Entry, 'request' | 'response'>;
+
+const DEFAULT_LIMIT = 100;
+const MAX_LIMIT = 1000;
+const DEFAULT_SEEN_LIMIT = 100_000;
+const MAX_SEEN_LIMIT = 1_000_000;
+const DEFAULT_BODY_CAP = 64 * 1024;
+/** Prepared statements kept for the filters clients send (each distinct SQL text is one). */
+const STATEMENT_CACHE = 64;
+const SAVED_QUERIES_MAX = 1000;
+const SAVED_NAME_MAX = 200;
+const SAVED_TEXT_MAX = 10_000;
+const AGENT_NAME_MAX = 253;
+
+const FROM_ENTRIES = 'FROM entries e LEFT JOIN entry_details d ON d.id = e.id';
+
+function positive(name: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
+    throw new StoreError('bad-argument', `${name} must be a positive number, got ${String(v)}`);
+  return v;
+}
+
+function limitOf(v: number | undefined, def: number, max: number): number {
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 1)
+    throw new StoreError('bad-argument', `limit must be a number >= 1, got ${String(v)}`);
+  return Math.min(Math.floor(v), max);
+}
+
+function timeOf(name: string, v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || Number.isNaN(v))
+    throw new StoreError('bad-argument', `${name} must be a time in µs, got ${String(v)}`);
+  return v;
+}
+
+export class Store {
+  readonly sqlTarget: SqlTarget = { column: columnOf, json: DETAIL_JSON };
+
+  private readonly bodyCap: number;
+  private readonly maxAgeMs: number | undefined;
+  private readonly maxBytes: number | undefined;
+  private readonly retentionRunner: Retention;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly ingestTx: Database.Transaction<
+    (
+      source: BatchSource | null,
+      entries: readonly Entry[],
+      connections: readonly ConnectionRecord[],
+    ) => boolean
+  >;
+  private readonly s: ReturnType<typeof prepareStatements>;
+  /** The last entry id handed out: ids are never reused, even after retention empties the table. */
+  private lastId: number;
+  private entryCount: number;
+  private connectionCount: number;
+  private closed = false;
+  /** Entries and connection records ingest() skipped as malformed (missing time, endpoints...). */
+  private rejected = 0;
+  /** Prepared statements evicted from the cache (a sign of many distinct filters). */
+  private statementsEvicted = 0;
+
+  private constructor(
+    /** The SQLite connection, for what the store does not wrap (registering SQL functions: regexp). */
+    readonly db: Database.Database,
+    readonly path: string,
+    opts: StoreOptions,
+  ) {
+    this.bodyCap = Math.floor(positive('bodyCap', opts.bodyCap) ?? DEFAULT_BODY_CAP);
+    this.maxAgeMs = positive('maxAgeMs', opts.maxAgeMs);
+    this.maxBytes = positive('maxBytes', opts.maxBytes);
+    this.s = prepareStatements(db);
+    this.retentionRunner = new Retention(db);
+    const meta = this.s.getMeta.get('last_entry_id') as { value: number } | undefined;
+    const max = (db.prepare('SELECT max(id) AS id FROM entries').get() as { id: number | null }).id ?? 0;
+    this.lastId = Math.max(meta?.value ?? 0, max);
+    this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
+    this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
+    this.ingestTx = db.transaction((source, entries, connections) =>
+      this.write(source, entries, connections),
+    );
+  }
+
+  /**
+   * Opens (creating and migrating as needed) the store at `opts.path`. Throws a StoreError:
+   * `not-a-store` (not SQLite, another application's database, corrupt), `locked` (another process
+   * has it open), `newer-schema`, `cannot-open`, `bad-argument`.
+   */
+  static open(opts: StoreOptions): Store {
+    if (typeof opts?.path !== 'string' || opts.path === '')
+      throw new StoreError('bad-argument', 'the store needs a path (a file, or ":memory:")');
+    const db = openDatabase(opts.path);
+    try {
+      return new Store(db, opts.path, opts);
+    } catch (err) {
+      db.close();
+      // Counting the rows reads the whole of an index: a corrupt store fails here.
+      throw openError(opts.path, err);
+    }
+  }
+
+  /**
+   * One transaction: the entries, the connection records (upserted), and, when `source` is given, the
+   * agent's watermark = `source.seq`. A batch whose seq is not above the agent's watermark is a
+   * replay: nothing is written and the answer is false. Durable when it returns (it survives the
+   * process being killed). Malformed records are skipped and counted in `rejected`.
+   */
+  ingest(
+    source: BatchSource | null,
+    entries: readonly Entry[],
+    connections: readonly ConnectionRecord[],
+  ): boolean {
+    this.assertOpen();
+    if (source !== null) {
+      if (typeof source.agent !== 'string' || source.agent === '' || source.agent.length > AGENT_NAME_MAX)
+        throw new StoreError('bad-argument', `agent name must be 1-${AGENT_NAME_MAX} characters`);
+      if (!Number.isSafeInteger(source.seq) || source.seq < 1)
+        throw new StoreError('bad-argument', `batch seq must be an integer >= 1, got ${String(source.seq)}`);
+    }
+    const before = { lastId: this.lastId, entries: this.entryCount, connections: this.connectionCount };
+    const rejected = this.rejected;
+    try {
+      return this.ingestTx.immediate(source, entries, connections);
+    } catch (err) {
+      // Rolled back: forget the ids and counts the transaction took.
+      this.lastId = before.lastId;
+      this.entryCount = before.entries;
+      this.connectionCount = before.connections;
+      this.rejected = rejected;
+      throw err;
+    }
+  }
+
+  private write(
+    source: BatchSource | null,
+    entries: readonly Entry[],
+    connections: readonly ConnectionRecord[],
+  ): boolean {
+    const s = this.s;
+    if (source !== null) {
+      const wm = s.getWatermark.get(source.agent) as { seq: number } | undefined;
+      if (wm !== undefined && source.seq <= wm.seq) return false;
+    }
+    let id = this.lastId;
+    for (const e of entries) {
+      if (invalidEntry(e) !== null) {
+        this.rejected++;
+        continue;
+      }
+      id++;
+      const localId = typeof e.id === 'string' ? e.id : String(e.id ?? '');
+      s.insertSummary.run(summaryRow(id, localId, e));
+      s.insertDetail.run(id, detailJson(id, e, this.bodyCap));
+    }
+    if (id !== this.lastId) {
+      s.setMeta.run('last_entry_id', id);
+      this.entryCount += id - this.lastId;
+      this.lastId = id;
+    }
+    for (const c of connections) {
+      if (
+        c === null ||
+        typeof c !== 'object' ||
+        !Number.isSafeInteger(c.id) ||
+        !Number.isSafeInteger(c.start) ||
+        !Number.isSafeInteger(c.end)
+      ) {
+        this.rejected++;
+        continue;
+      }
+      const node = typeof c.node === 'string' ? c.node : '';
+      const json = JSON.stringify(c);
+      if (s.insertConnection.run(node, c.id, c.start, c.end, json).changes > 0) this.connectionCount++;
+      // A snapshot older than what is stored (by last-seen time) does not replace it.
+      else s.updateConnection.run(c.end, json, node, c.id, c.start, c.end);
+    }
+    if (source !== null) s.setWatermark.run(source.agent, source.seq, Date.now());
+    return true;
+  }
+
+  /** The last batch seq stored for `agent`; 0 when it never sent one. */
+  watermark(agent: string): number {
+    this.assertOpen();
+    return (this.s.getWatermark.get(agent) as { seq: number } | undefined)?.seq ?? 0;
+  }
+
+  /**
+   * Entries newest first by (timestamp, id), `limit` per page (default 100, at most 1000), within
+   * [from, to] (µs, inclusive) and `where`. `cursor` continues from the page that returned it; a
+   * null cursor means there is no more.
+   */
+  entries(q: { where?: SqlWhere; from?: number; to?: number; cursor?: string; limit?: number }): {
+    entries: EntrySummary[];
+    cursor: string | null;
+  } {
+    this.assertOpen();
+    const limit = limitOf(q.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    const { conds, params } = this.window(q.from, q.to);
+    if (q.cursor !== undefined && q.cursor !== null) {
+      const k = decodeCursor('e', q.cursor);
+      conds.push('(e.ts, e.id) < (?, ?)');
+      params.push(k.ts, k.id);
+    }
+    this.addWhere(q.where, conds, params);
+    const sql = `SELECT e.* ${FROM_ENTRIES} ${whereClause(conds)} ORDER BY e.ts DESC, e.id DESC LIMIT ?`;
+    const rows = this.prepared(sql).all(...params, limit + 1) as SummaryRecord[];
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return {
+      entries: rows.map(summaryOf),
+      cursor: more && last ? encodeCursor('e', { ts: last.ts, id: last.id }) : null,
+    };
+  }
+
+  /** One entry in full (request, response), by the hub id `entries()` gave; null when unknown or gone. */
+  entry(id: string): StoredEntry | null {
+    this.assertOpen();
+    if (typeof id !== 'string' || !/^[1-9]\d{0,15}$/.test(id)) return null;
+    const row = this.s.getDetail.get(Number(id)) as { json: string } | undefined;
+    return row ? (JSON.parse(row.json) as StoredEntry) : null;
+  }
+
+  /**
+   * Connection records (the latest version of each) newest first by (start, id), whose lifetime
+   * [start, end] meets [from, to]; only `node`'s when given ('' for records without a node).
+   */
+  connections(q: { from?: number; to?: number; cursor?: string; limit?: number; node?: string }): {
+    connections: ConnectionRecord[];
+    cursor: string | null;
+  } {
+    this.assertOpen();
+    const limit = limitOf(q.limit, DEFAULT_LIMIT, MAX_LIMIT);
+    const conds: string[] = [];
+    const params: (string | number)[] = [];
+    const from = timeOf('from', q.from);
+    const to = timeOf('to', q.to);
+    if (to !== undefined) {
+      conds.push('start <= ?');
+      params.push(to);
+    }
+    if (from !== undefined) {
+      conds.push('end >= ?');
+      params.push(from);
+    }
+    if (q.node !== undefined) {
+      conds.push('node = ?');
+      params.push(q.node);
+    }
+    if (q.cursor !== undefined && q.cursor !== null) {
+      const k = decodeCursor('c', q.cursor);
+      conds.push('(start, id) < (?, ?)');
+      params.push(k.ts, k.id);
+    }
+    const sql = `SELECT id, start, json FROM connections ${whereClause(conds)} ORDER BY start DESC, id DESC LIMIT ?`;
+    const rows = this.prepared(sql).all(...params, limit + 1) as {
+      id: number;
+      start: number;
+      json: string;
+    }[];
+    const more = rows.length > limit;
+    if (more) rows.pop();
+    const last = rows[rows.length - 1];
+    return {
+      connections: rows.map((r) => JSON.parse(r.json) as ConnectionRecord),
+      cursor: more && last ? encodeCursor('c', { ts: last.start, id: last.id }) : null,
+    };
+  }
+
+  /**
+   * Every connection record whose last-seen time (`end`) is within [fromUs, toUs], latest first, at
+   * most `limit` (default 100,000, at most 1,000,000): the node graph's and metrics' input.
+   */
+  connectionsSeen(fromUs: number, toUs: number, limit?: number): ConnectionRecord[] {
+    this.assertOpen();
+    const n = limitOf(limit, DEFAULT_SEEN_LIMIT, MAX_SEEN_LIMIT);
+    const rows = this.s.seen.all(timeOf('fromUs', fromUs), timeOf('toUs', toUs), n) as { json: string }[];
+    return rows.map((r) => JSON.parse(r.json) as ConnectionRecord);
+  }
+
+  /** Who called whom within [from, to] (µs) among entries matching `where` (src/store/service-map.ts). */
+  serviceMap(q: { where?: SqlWhere; from?: number; to?: number }): ServiceMap {
+    this.assertOpen();
+    const { conds, params } = this.window(q.from, q.to);
+    this.addWhere(q.where, conds, params);
+    const sql = `SELECT ${SERVICE_MAP_COLUMNS} ${FROM_ENTRIES} ${whereClause(conds)}`;
+    return buildServiceMap(
+      this.prepared(sql)
+        .raw(true)
+        .iterate(...params) as IterableIterator<ServiceMapRow>,
+    );
+  }
+
+  /** Saves (or replaces) a named query. */
+  saveQuery(name: string, text: string): void {
+    this.assertOpen();
+    if (typeof name !== 'string' || name.trim() === '' || name.length > SAVED_NAME_MAX)
+      throw new StoreError('bad-argument', `a saved query's name must be 1-${SAVED_NAME_MAX} characters`);
+    if (typeof text !== 'string' || text.length > SAVED_TEXT_MAX)
+      throw new StoreError(
+        'bad-argument',
+        `a saved query's text must be at most ${SAVED_TEXT_MAX} characters`,
+      );
+    this.db
+      .transaction(() => {
+        const exists = this.s.getQuery.get(name) !== undefined;
+        if (!exists && (this.s.countQueries.get() as { n: number }).n >= SAVED_QUERIES_MAX)
+          throw new StoreError(
+            'bad-argument',
+            `at most ${SAVED_QUERIES_MAX} saved queries: delete one first`,
+          );
+        this.s.putQuery.run(name, text, Date.now());
+      })
+      .immediate();
+  }
+
+  /** Saved queries by name; `savedAt` in ms since the epoch. */
+  savedQueries(): { name: string; text: string; savedAt: number }[] {
+    this.assertOpen();
+    return this.s.listQueries.all() as { name: string; text: string; savedAt: number }[];
+  }
+
+  deleteQuery(name: string): boolean {
+    this.assertOpen();
+    return this.s.deleteQuery.run(name).changes > 0;
+  }
+
+  /**
+   * Deletes what the limits no longer allow, oldest first: by age (entries by timestamp, connections
+   * by last-seen time, against `nowUs`), then by size. Returns how many of each went. Call it
+   * periodically (every minute or so): each call is bounded by what is over the limits.
+   */
+  retention(nowUs: number = Date.now() * 1000): { entries: number; connections: number } {
+    this.assertOpen();
+    if (!Number.isFinite(nowUs))
+      throw new StoreError('bad-argument', `now must be a time in µs, got ${nowUs}`);
+    const r = this.retentionRunner.run({ maxAgeMs: this.maxAgeMs, maxBytes: this.maxBytes }, nowUs);
+    this.entryCount -= r.entries;
+    this.connectionCount -= r.connections;
+    // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
+    this.db.pragma('optimize');
+    return r;
+  }
+
+  /**
+   * Counts: entries and connection records stored, the file's bytes (database and WAL), agents with a
+   * watermark; since open, records ingest() skipped as malformed and filter statements evicted from
+   * the statement cache.
+   */
+  stats(): {
+    entries: number;
+    connections: number;
+    fileBytes: number;
+    agents: number;
+    rejected: number;
+    statementsEvicted: number;
+  } {
+    this.assertOpen();
+    return {
+      entries: this.entryCount,
+      connections: this.connectionCount,
+      fileBytes: this.fileBytes(),
+      agents: (this.s.countAgents.get() as { n: number }).n,
+      rejected: this.rejected,
+      statementsEvicted: this.statementsEvicted,
+    };
+  }
+
+  /** Closes the file (checkpointing the WAL into it). Further calls throw; closing twice is fine. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError('bad-argument', 'the store is closed');
+  }
+
+  private fileBytes(): number {
+    if (this.path === ':memory:') return this.retentionRunner.usedBytes();
+    let n = statSync(this.path).size;
+    const wal = `${this.path}-wal`;
+    if (existsSync(wal)) n += statSync(wal).size;
+    return n;
+  }
+
+  private window(
+    fromUs: number | undefined,
+    toUs: number | undefined,
+  ): { conds: string[]; params: unknown[] } {
+    const conds: string[] = [];
+    const params: unknown[] = [];
+    const from = timeOf('from', fromUs);
+    const to = timeOf('to', toUs);
+    if (from !== undefined) {
+      conds.push('e.ts >= ?');
+      params.push(from);
+    }
+    if (to !== undefined) {
+      conds.push('e.ts <= ?');
+      params.push(to);
+    }
+    return { conds, params };
+  }
+
+  private addWhere(where: SqlWhere | undefined, conds: string[], params: unknown[]): void {
+    if (!where) return;
+    conds.push(`(${where.sql})`);
+    params.push(...where.params);
+  }
+
+  /** A prepared statement for `sql`, from a small LRU cache (preparing costs more than a small query). */
+  private prepared(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (st) {
+      this.statements.delete(sql);
+      this.statements.set(sql, st);
+      return st;
+    }
+    st = this.db.prepare(sql);
+    this.statements.set(sql, st);
+    if (this.statements.size > STATEMENT_CACHE) {
+      const oldest = this.statements.keys().next().value as string;
+      this.statements.delete(oldest);
+      this.statementsEvicted++;
+    }
+    return st;
+  }
+}
+
+function whereClause(conds: string[]): string {
+  return conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : '';
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    insertSummary: db.prepare(
+      `INSERT INTO entries (${SUMMARY_COLUMNS.join(', ')}) VALUES (${SUMMARY_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    insertDetail: db.prepare('INSERT INTO entry_details (id, json) VALUES (?, ?)'),
+    getDetail: db.prepare('SELECT json FROM entry_details WHERE id = ?'),
+    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
+    setMeta: db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    ),
+    getWatermark: db.prepare('SELECT seq FROM agents WHERE name = ?'),
+    setWatermark: db.prepare(
+      'INSERT INTO agents (name, seq, updated_at) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at',
+    ),
+    countAgents: db.prepare('SELECT count(*) AS n FROM agents'),
+    insertConnection: db.prepare(
+      'INSERT INTO connections (node, conn_id, start, end, json) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (node, conn_id, start) DO NOTHING',
+    ),
+    updateConnection: db.prepare(
+      'UPDATE connections SET end = ?, json = ? WHERE node = ? AND conn_id = ? AND start = ? AND end <= ?',
+    ),
+    seen: db.prepare(
+      'SELECT json FROM connections WHERE end >= ? AND end <= ? ORDER BY end DESC, id DESC LIMIT ?',
+    ),
+    getQuery: db.prepare('SELECT name FROM saved_queries WHERE name = ?'),
+    countQueries: db.prepare('SELECT count(*) AS n FROM saved_queries'),
+    putQuery: db.prepare(
+      'INSERT INTO saved_queries (name, text, saved_at) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET text = excluded.text, saved_at = excluded.saved_at',
+    ),
+    listQueries: db.prepare('SELECT name, text, saved_at AS savedAt FROM saved_queries ORDER BY name'),
+    deleteQuery: db.prepare('DELETE FROM saved_queries WHERE name = ?'),
+  };
+}

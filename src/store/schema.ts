@@ -1,0 +1,197 @@
+/**
+ * The store's file: opening it (identifying a podwire store, refusing anything else), the pragmas
+ * that make it durable and fast, and the schema with its versions. docs/store.md explains each
+ * choice; the measurements behind them are in bench/store.mjs.
+ */
+import Database from 'better-sqlite3';
+import { StoreError } from './errors.js';
+
+/** `PRAGMA application_id` of a podwire store: "pdwr". Any other non-zero id is another application's file. */
+export const APPLICATION_ID = 0x70647772;
+/** The schema this code writes. A store with a higher version was written by a newer podwire. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * Version 1. `entries` is the narrow summary row every list and filter scans; `entry_details` the
+ * entry's whole JSON (request, response, bodies), read only for one entry or a filter on a detail
+ * field. STRICT tables keep each value's type; `status` is ANY so a number stays a number and a
+ * string a string (the query compiler tells them apart with typeof()).
+ *
+ * Every index ends with `ts` (and, implicitly, the rowid): a filter on its leading column then
+ * reads the newest rows first and stops at the page's limit, with no sort.
+ */
+const V1 = `
+CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT;
+CREATE TABLE meta (key TEXT NOT NULL PRIMARY KEY, value ANY) STRICT;
+CREATE TABLE entries (
+  id INTEGER PRIMARY KEY,
+  ts INTEGER NOT NULL,
+  protocol TEXT NOT NULL,
+  method TEXT NOT NULL,
+  path TEXT NOT NULL,
+  status ANY,
+  elapsed_ms REAL,
+  src_ip TEXT NOT NULL, src_port INTEGER NOT NULL,
+  src_name TEXT, src_ns TEXT, src_kind TEXT, src_workload TEXT, src_node TEXT,
+  dst_ip TEXT NOT NULL, dst_port INTEGER NOT NULL,
+  dst_name TEXT, dst_ns TEXT, dst_kind TEXT, dst_workload TEXT, dst_node TEXT,
+  request_size INTEGER NOT NULL,
+  response_size INTEGER NOT NULL,
+  connection_id INTEGER,
+  node TEXT,
+  error TEXT,
+  local_id TEXT NOT NULL,
+  is_error INTEGER NOT NULL
+) STRICT;
+CREATE INDEX entries_ts ON entries (ts);
+CREATE INDEX entries_protocol ON entries (protocol, ts);
+CREATE INDEX entries_status ON entries (status, ts);
+CREATE INDEX entries_method ON entries (method, ts);
+CREATE INDEX entries_src_name ON entries (src_name, ts);
+CREATE INDEX entries_dst_name ON entries (dst_name, ts);
+CREATE INDEX entries_src_ns ON entries (src_ns, ts);
+CREATE INDEX entries_dst_ns ON entries (dst_ns, ts);
+CREATE TABLE entry_details (id INTEGER PRIMARY KEY, json TEXT NOT NULL) STRICT;
+CREATE TABLE connections (
+  id INTEGER PRIMARY KEY,
+  node TEXT NOT NULL,
+  conn_id INTEGER NOT NULL,
+  start INTEGER NOT NULL,
+  end INTEGER NOT NULL,
+  json TEXT NOT NULL,
+  UNIQUE (node, conn_id, start)
+) STRICT;
+CREATE INDEX connections_start ON connections (start);
+CREATE INDEX connections_end ON connections (end);
+CREATE INDEX connections_node ON connections (node, start);
+CREATE TABLE agents (name TEXT NOT NULL PRIMARY KEY, seq INTEGER NOT NULL, updated_at INTEGER NOT NULL) STRICT;
+CREATE TABLE saved_queries (name TEXT NOT NULL PRIMARY KEY, text TEXT NOT NULL, saved_at INTEGER NOT NULL) STRICT;
+`;
+
+/** Migrations from version i to i+1 go here, in order, when a version 2 comes. */
+const MIGRATIONS: string[] = [];
+
+export interface Tuning {
+  /** WAL pages between automatic checkpoints (SQLite's default is 1,000). */
+  checkpointPages: number;
+  /** Page cache, KiB. */
+  cacheKiB: number;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  // A checkpoint fsyncs the WAL and the database: every 1,000 pages (4 MiB) it is paid for almost
+  // every batch (a batch dirties index pages all over); every 16,384 (64 MiB) it is amortised
+  // (bench/store.mjs: about 1.7x the ingest rate) at the price of a ~0.1 s pause per checkpoint.
+  checkpointPages: 16_384,
+  cacheKiB: 64 * 1024,
+};
+
+function describe(path: string): string {
+  return path === ':memory:' ? 'the in-memory store' : `store ${path}`;
+}
+
+/** Maps SQLite's open-time failures to the store's coded errors. */
+export function openError(path: string, err: unknown): StoreError {
+  if (err instanceof StoreError) return err;
+  const code = (err as { code?: string }).code ?? '';
+  const what = describe(path);
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED')
+    return new StoreError('locked', `${what} is in use by another process (another podwire hub?)`, {
+      cause: err,
+    });
+  if (code === 'SQLITE_NOTADB') {
+    const message = `${what} is not a podwire store: the file is not an SQLite database`;
+    return new StoreError('not-a-store', message, { cause: err });
+  }
+  if (code.startsWith('SQLITE_CORRUPT'))
+    return new StoreError('not-a-store', `${what} is corrupt (${(err as Error).message})`, { cause: err });
+  // Anything else (SQLITE_CANTOPEN, READONLY, IOERR...): SQLite's message says what.
+  return new StoreError('cannot-open', `cannot open ${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * Opens (creating when new) and checks a store. The connection holds the file exclusively
+ * (`locking_mode=EXCLUSIVE`) for as long as it is open: one hub per store, and a second one gets a
+ * clear `locked` error instead of two writers numbering entries over each other.
+ */
+export function openDatabase(path: string, tuning: Tuning = DEFAULT_TUNING): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: 0 });
+  } catch (err) {
+    throw openError(path, err);
+  }
+  try {
+    configure(db, path, tuning);
+    checkAndMigrate(db, path);
+    return db;
+  } catch (err) {
+    db.close();
+    throw openError(path, err);
+  }
+}
+
+function configure(db: Database.Database, path: string, tuning: Tuning): void {
+  if (path !== ':memory:') {
+    db.pragma('locking_mode = EXCLUSIVE');
+    // Reading the header takes the lock: another hub's store fails here with SQLITE_BUSY, a file that
+    // is not SQLite with SQLITE_NOTADB, before anything is written.
+    db.pragma('schema_version');
+    // WAL: a commit appends to the log, and a process killed at any point leaves the log's committed
+    // transactions to be replayed at the next open. synchronous=NORMAL syncs at checkpoints, not at
+    // each commit: a commit survives the process being killed (it is in the OS's page cache), not a
+    // power cut of the machine (docs/store.md, "Durability").
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    if (mode !== 'wal')
+      throw new StoreError('cannot-open', `${describe(path)}: cannot use WAL mode (got ${mode})`);
+    db.pragma(`wal_autocheckpoint = ${tuning.checkpointPages}`);
+    // After a checkpoint the log is cut back to this size, so it does not keep its peak size on disk.
+    db.pragma(`journal_size_limit = ${tuning.checkpointPages * 4096}`);
+  }
+  db.pragma('synchronous = NORMAL');
+  db.pragma(`cache_size = -${tuning.cacheKiB}`);
+  // PRAGMA optimize (run by retention) analyses at most this many rows per index: bounded time.
+  db.pragma('analysis_limit = 1000');
+}
+
+function checkAndMigrate(db: Database.Database, path: string): void {
+  const what = describe(path);
+  db.transaction(() => {
+    const appId = db.pragma('application_id', { simple: true }) as number;
+    if (appId === 0) {
+      const tables = db
+        .prepare("SELECT count(*) AS n FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")
+        .get() as {
+        n: number;
+      };
+      if (tables.n > 0)
+        throw new StoreError(
+          'not-a-store',
+          `${what} is not a podwire store: it is an SQLite database of another application`,
+        );
+      db.exec(V1);
+      db.pragma(`application_id = ${APPLICATION_ID}`);
+      db.prepare('INSERT INTO schema_version VALUES (?, ?)').run(SCHEMA_VERSION, Date.now());
+      return;
+    }
+    if (appId !== APPLICATION_ID)
+      throw new StoreError(
+        'not-a-store',
+        `${what} is not a podwire store: its application id is 0x${(appId >>> 0).toString(16)}`,
+      );
+    const row = db.prepare('SELECT max(version) AS v FROM schema_version').get() as { v: number | null };
+    const version = row.v ?? 0;
+    if (version > SCHEMA_VERSION)
+      throw new StoreError(
+        'newer-schema',
+        `${what} has schema version ${version}, written by a newer podwire (this one knows up to ${SCHEMA_VERSION})`,
+      );
+    for (let v = version; v < SCHEMA_VERSION; v++) {
+      const step = MIGRATIONS[v - 1];
+      if (step === undefined)
+        throw new StoreError('not-a-store', `${what}: no migration from schema version ${v}`);
+      db.exec(step);
+      db.prepare('INSERT INTO schema_version VALUES (?, ?)').run(v + 1, Date.now());
+    }
+  }).immediate();
+}

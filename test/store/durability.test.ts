@@ -1,0 +1,88 @@
+/**
+ * Nothing acknowledged is lost when the hub is killed: a child process (kill-child.ts) ingests
+ * numbered batches and prints `ack <seq>` after each ingest() returns; it is SIGKILLed mid-stream
+ * (most kills land inside a transaction), the store is reopened, and every acknowledged batch must
+ * be there whole, with the agent's watermark at the last committed batch and no part of any batch
+ * after it. Three rounds, the child resuming after the watermark each time, as an agent replays.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Store } from '../../src/store/index.js';
+import { tempDir } from './fixtures.js';
+
+const CHILD = fileURLToPath(new URL('./kill-child.js', import.meta.url));
+const PER_BATCH = 60;
+const AGENT = 'node-k';
+
+/** Runs the child until it has acknowledged `acks` more batches, kills it, returns the last ack seen. */
+async function runAndKill(path: string, acks: number): Promise<{ first: number; lastAck: number }> {
+  const child = spawn(process.execPath, [CHILD, path, AGENT, String(PER_BATCH)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  let first = -1;
+  let lastAck = -1;
+  let count = 0;
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.on('close', (_code, signal) => resolve(signal)),
+  );
+  child.stderr.on('data', (d: Buffer) => {
+    err += d.toString();
+  });
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    let nl = out.indexOf('\n');
+    while (nl >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      const m = /^(ready|ack) (\d+)$/.exec(line);
+      if (m?.[1] === 'ready') first = Number(m[2]) + 1;
+      if (m?.[1] === 'ack') {
+        lastAck = Number(m[2]);
+        if (++count === acks) child.kill('SIGKILL');
+      }
+      nl = out.indexOf('\n');
+    }
+  });
+  const signal = await exited;
+  assert.equal(signal, 'SIGKILL', `the child ended on its own: ${err}`);
+  assert.ok(lastAck >= first && first > 0, `acks ${first}..${lastAck}`);
+  return { first, lastAck };
+}
+
+test('batches acknowledged before a SIGKILL are all there, whole; nothing after the watermark', async () => {
+  const path = join(tempDir(), 'killed.db');
+  let expectedFirst = 1;
+  for (const acks of [7, 19, 3]) {
+    const { first, lastAck } = await runAndKill(path, acks);
+    // The child resumed right after what the store had (the agent's replay point).
+    assert.equal(first, expectedFirst);
+
+    const store = Store.open({ path });
+    const wm = store.watermark(AGENT);
+    // Acknowledged means durable; at most the one batch committed as the kill came is unacknowledged.
+    assert.ok(wm === lastAck || wm === lastAck + 1, `watermark ${wm}, last ack ${lastAck}`);
+    const perSeq = new Map(
+      (
+        store.db
+          .prepare(
+            "SELECT CAST(substr(local_id, 1, instr(local_id, '-') - 1) AS INTEGER) AS seq, count(*) AS n FROM entries GROUP BY seq",
+          )
+          .all() as { seq: number; n: number }[]
+      ).map((r) => [r.seq, r.n]),
+    );
+    for (let seq = 1; seq <= wm; seq++) assert.equal(perSeq.get(seq), PER_BATCH, `batch ${seq}`);
+    assert.equal(perSeq.size, wm, 'no part of a batch past the watermark');
+    assert.equal(store.stats().entries, wm * PER_BATCH);
+    assert.equal(store.stats().connections, wm);
+    assert.equal(store.db.pragma('integrity_check', { simple: true }), 'ok');
+    // The agent replays what it was not acknowledged: a batch at or below the watermark is refused.
+    assert.equal(store.ingest({ agent: AGENT, seq: wm }, [], []), false);
+    store.close();
+    expectedFirst = wm + 1;
+  }
+});

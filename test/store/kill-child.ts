@@ -1,0 +1,28 @@
+/**
+ * The process durability.test.ts kills: opens the store, resumes after the agent's watermark, and
+ * ingests numbered batches as fast as it can, writing `ack <seq>` to stdout after each ingest()
+ * returned (as a hub acknowledges a batch to its agent) until it is SIGKILLed.
+ *
+ * Usage: node kill-child.js <store path> <agent> <entries per batch>
+ */
+import { writeSync } from 'node:fs';
+import { Store } from '../../src/store/index.js';
+import { makeConnection, makeEntry } from './records.js';
+
+const [path, agent, perBatch] = process.argv.slice(2);
+const store = Store.open({ path: path! });
+const size = Number(perBatch);
+let seq = store.watermark(agent!);
+writeSync(1, `ready ${seq}\n`);
+for (;;) {
+  seq++;
+  const entries = Array.from({ length: size }, (_, k) =>
+    makeEntry(seq * 1000 + k, {
+      id: `${seq}-${k}`,
+      // Big enough that a batch spans many pages and the kill lands inside a commit now and then.
+      request: { body: 'z'.repeat(1500), seq },
+    }),
+  );
+  store.ingest({ agent: agent!, seq }, entries, [makeConnection(seq, seq * 1000, seq * 1000 + 1)]);
+  writeSync(1, `ack ${seq}\n`);
+}
