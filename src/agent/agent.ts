@@ -55,6 +55,14 @@ export interface AgentOptions {
   tracker: Partial<TrackerOptions>;
   /** Drop copies of a packet seen on two interfaces (pod to pod through a bridge). */
   dedupe: boolean;
+  /**
+   * Report connections still open this often (ms; 0: only when they close), so long-lived ones are
+   * seen while they last (k8spacket counted them only on close). Each report is the whole record so
+   * far with closeReason 'open'; the hub keeps the latest per connection.
+   */
+  openReportMs?: number;
+  /** Stamped on every record as `node` (the Kubernetes node this agent runs on). */
+  node?: string;
 }
 
 export type InterfaceState = 'capturing' | 'down' | 'failed' | 'missing' | 'released';
@@ -252,6 +260,8 @@ export class Agent {
   private dedupe: CrossInterfaceDedupe | null = null;
   /** Connection id -> the capture where its first packet was seen. */
   private readonly owner = new Map<number, number>();
+  /** Open connection id -> the last-seen time of its last open report. */
+  private readonly reported = new Map<number, number>();
   private readonly closeReasons: Partial<Record<CloseReason, number>> = {};
   /** The capture whose packet the pipeline is handling (owner of what it emits, for UDP). */
   private current = -1;
@@ -268,9 +278,11 @@ export class Agent {
     this.pipeline = new Pipeline(
       (conn) => {
         const rec = conn.toRecord();
+        if (options.node !== undefined) rec.node = options.node;
         this.closeReasons[rec.closeReason] = (this.closeReasons[rec.closeReason] ?? 0) + 1;
         const cap = this.ownerOf(rec.id);
         this.owner.delete(rec.id);
+        this.reported.delete(rec.id);
         if (cap) {
           cap.connections++;
           cap.gaps += rec.sent.gaps + rec.received.gaps;
@@ -284,6 +296,7 @@ export class Agent {
             onEntry: (e) => {
               const cap = e.connectionId === null ? this.byId[this.current] : this.ownerOf(e.connectionId);
               if (cap) cap.entries++;
+              if (options.node !== undefined) e.node = options.node;
               this.sinks.entry(e, cap ? cap.name : null);
             },
             ...(options.decodeAs ? { decodeAs: options.decodeAs } : {}),
@@ -312,6 +325,8 @@ export class Agent {
   async start(): Promise<void> {
     await this.refresh(true);
     this.every(1000, () => this.tick());
+    const report = this.options.openReportMs ?? 0;
+    if (report > 0) this.every(report, () => this.reportOpen());
     this.every(this.options.refreshMs, () => {
       if (!this.refreshing) this.refreshing = this.refresh(false).finally(() => (this.refreshing = null));
     });
@@ -540,6 +555,17 @@ export class Agent {
   }
 
   // --- time ----------------------------------------------------------------------------------------
+
+  /** Long-lived connections, reported while open (AgentOptions.openReportMs); only those with news. */
+  private reportOpen(): void {
+    for (const conn of this.pipeline.tracker.table) {
+      if (conn.closed || conn.lastTs <= (this.reported.get(conn.id) ?? 0)) continue;
+      this.reported.set(conn.id, conn.lastTs);
+      const rec = conn.toRecord();
+      if (this.options.node !== undefined) rec.node = this.options.node;
+      this.sinks.connection(rec, this.ownerOf(rec.id)?.name ?? null);
+    }
+  }
 
   private tick(): void {
     for (const cap of this.captures.values()) {

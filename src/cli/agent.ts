@@ -5,6 +5,8 @@
  * `podwire agent --status` asks a running agent's health endpoint for its counters.
  */
 import type { Server } from 'node:http';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import {
   Agent,
@@ -15,7 +17,10 @@ import {
 } from '../agent/agent.js';
 import { boundPort, fetchStatus, startHealthServer } from '../agent/health.js';
 import { checkFilter, DEFAULT_LIVE_OPTIONS, LiveCaptureError } from '../capture/live-source.js';
+import { redactEntry } from '../redact/index.js';
+import { HubClient, TransportConfigError } from '../transport/index.js';
 import { decodeAsFlags, type FlagValues, trackerFlags } from './pipeline-flags.js';
+import { readToken, redactionFlags } from './security-flags.js';
 import { formatBytes } from './table.js';
 import { parseCount, parseDuration, UsageError } from './usage-error.js';
 
@@ -52,7 +57,19 @@ capture:
   --promiscuous                 put the interfaces in promiscuous mode
   --no-dedupe                   keep both copies of a packet seen on two interfaces
 output:
-  --format jsonl                one JSON object per line (the only format until the hub exists)
+  --hub URL                     stream records to a hub ('podwire hub'), e.g. http://hub:6676,
+                                instead of stdout; what the hub has not acknowledged is kept in
+                                --spool and sent again after a reconnect or a restart
+  --token-file FILE             the hub's bearer token (or $PODWIRE_TOKEN)
+  --spool DIR                   where unacknowledged records wait (default: $TMPDIR/podwire-spool)
+  --node NAME                   the node name stamped on records (default $NODE_NAME, else the
+                                host name); also the agent's identity at the hub
+  --open-report DURATION        report open connections this often, so long-lived ones are seen
+                                before they close (default 30s; 0: only when they close)
+  --redact-header NAME          also redact this HTTP header before sending (repeatable)
+  --redact-key NAME             also redact this JSON key, query parameter or form field (repeatable)
+  --no-redact                   send secrets as captured (headers, passwords, tokens): never in production
+  --format jsonl                one JSON object per line to stdout (without --hub)
   --status-interval DURATION    a status line this often (default 10s; 0: none)
   --count-only                  count packets per interface and nothing else (measures the capture)
   --connections-only            track TCP connections only, no L7 dissection
@@ -279,6 +296,14 @@ export async function exitWith(code: number): Promise<never> {
 
 export async function runAgent(argv: string[]): Promise<number> {
   const v = parseFlags(argv, {
+    hub: { type: 'string' },
+    'token-file': { type: 'string' },
+    spool: { type: 'string' },
+    node: { type: 'string' },
+    'open-report': { type: 'string' },
+    'no-redact': { type: 'boolean', default: false },
+    'redact-header': { type: 'string', multiple: true },
+    'redact-key': { type: 'string', multiple: true },
     format: { type: 'string' },
     'status-interval': { type: 'string' },
     'count-only': { type: 'boolean', default: false },
@@ -299,14 +324,46 @@ export async function runAgent(argv: string[]): Promise<number> {
   const health = healthFlags(v);
   const log = (m: string) => process.stderr.write(`podwire agent: ${m}\n`);
   const out = new LineWriter(process.stdout);
+  const node = str(v, 'node') ?? process.env.NODE_NAME ?? hostname();
+  const openReport = str(v, 'open-report');
+  const hubUrl = str(v, 'hub');
+  const rules = redactionFlags(v);
+  let client: HubClient | null = null;
   let agent: Agent;
   try {
-    const options = agentOptions(v, 'containers');
-    agent = new Agent(options, {
-      connection: (rec, iface) => out.line({ ...rec, interface: iface }),
-      entry: (e, iface) => out.line({ ...e, interface: iface }),
-      log,
-    });
+    const options: AgentOptions = {
+      ...agentOptions(v, 'containers'),
+      node,
+      openReportMs: openReport === undefined ? 30_000 : parseDuration('open-report', openReport) / 1000,
+    };
+    if (hubUrl !== undefined) {
+      try {
+        client = hubClient(v, hubUrl, node, log);
+      } catch (err) {
+        if (err instanceof TransportConfigError) throw new AgentStartError(err.message);
+        throw err;
+      }
+    }
+    const hub = client;
+    agent = new Agent(
+      options,
+      hub
+        ? {
+            // Secrets are redacted here, before they leave the node.
+            connection: (rec, iface) =>
+              hub.sendConnection({ ...rec, ...(iface ? { interface: iface } : {}) }),
+            entry: (e, iface) => {
+              const r = rules ? redactEntry(e, rules) : e;
+              hub.sendEntry(iface ? { ...r, interface: iface } : r);
+            },
+            log,
+          }
+        : {
+            connection: (rec, iface) => out.line({ ...rec, interface: iface }),
+            entry: (e, iface) => out.line({ ...e, interface: iface }),
+            log,
+          },
+    );
     await agent.check();
     await serveHealth(agent, health, log);
     await agent.start();
@@ -317,14 +374,40 @@ export async function runAgent(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const statusTimer = statusMs > 0 ? setInterval(() => out.line(agent.status()), statusMs) : null;
+  if (client) {
+    client.start();
+    log(`streaming to ${hubUrl} as ${node}`);
+  }
+  const statusTimer = statusMs > 0 && !client ? setInterval(() => out.line(agent.status()), statusMs) : null;
   const sig = await untilSignal();
   if (statusTimer) clearInterval(statusTimer);
   log(`${sig}: stopping; flushing open connections`);
   const summary = await agent.stop();
-  out.line(summary);
+  if (client) {
+    const { unacked } = await client.close(10_000);
+    log(
+      unacked
+        ? `${unacked} records not yet acknowledged by the hub are kept in the spool for the next start`
+        : 'every record acknowledged by the hub',
+    );
+  } else out.line(summary);
   await out.end();
   return exitWith(0);
+}
+
+/** The connection to the hub: --hub, --token-file/$PODWIRE_TOKEN, --spool. */
+function hubClient(v: FlagValues, url: string, node: string, log: (m: string) => void): HubClient {
+  if (!/^(https?|wss?):\/\/[^/]/.test(url))
+    throw new UsageError(`--hub takes the hub's URL, e.g. http://hub.podwire:6676, not '${url}'`);
+  const token = readToken(v);
+  return new HubClient({
+    url,
+    agent: node,
+    node,
+    ...(token !== undefined ? { token } : {}),
+    spoolDir: str(v, 'spool') ?? join(tmpdir(), 'podwire-spool'),
+    log,
+  });
 }
 
 async function printStatus(v: FlagValues): Promise<number> {

@@ -1,6 +1,7 @@
 /** The podwire command line: one binary, one subcommand per mode (DESIGN.md, Modes). */
 import { AGENT_USAGE, runAgent } from './agent.js';
 import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
+import { HUB_USAGE, runHub } from './hub.js';
 import { runSnapshot, SNAPSHOT_USAGE } from './snapshot.js';
 import { runStart, START_USAGE } from './start.js';
 import { UsageError } from './usage-error.js';
@@ -10,8 +11,9 @@ const USAGE = `usage: podwire <command> [options]
 commands:
   analyze FILE...   read pcap/pcapng files (plain or gzipped) and print entries and connections
   snapshot          save the cluster's pods, services, nodes and workloads for 'analyze --k8s'
-  agent             capture live on this node's container interfaces and stream jsonl records
-  start             capture this host's interfaces: a live table, and jsonl to a file
+  agent             capture live on this node's container interfaces; stream to a hub or as jsonl
+  hub               store what agents send; serve the APIs, Grafana's Node Graph and /metrics
+  start             agent and hub in one process on this host: a live table, the APIs on loopback
 
 Run 'podwire <command> --help' for a command's options.`;
 
@@ -19,6 +21,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage
   analyze: { run: runAnalyze, usage: ANALYZE_USAGE },
   snapshot: { run: runSnapshot, usage: SNAPSHOT_USAGE },
   agent: { run: runAgent, usage: AGENT_USAGE },
+  hub: { run: runHub, usage: HUB_USAGE },
   start: { run: runStart, usage: START_USAGE },
 };
 

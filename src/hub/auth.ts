@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { body, HUB_ERRORS } from './errors.js';
 
 /** Routes a prober or Prometheus may reach without the token: they say nothing about traffic. */
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
@@ -74,18 +75,14 @@ export function requireToken(app: FastifyInstance, token: string | undefined): v
     if (OPEN_PATHS.has(path)) return;
     const t = presented(req, path);
     if (t !== null && sameSecret(t, token)) return;
+    const message =
+      t === null
+        ? 'this hub needs a bearer token: send `Authorization: Bearer <token>`'
+        : 'the bearer token is not this hub’s';
     reply
-      .code(401)
+      .code(HUB_ERRORS['hub.unauthorized'].status)
       .header('www-authenticate', 'Bearer realm="podwire"')
-      .send({
-        error: {
-          code: 'hub.unauthorized',
-          message:
-            t === null
-              ? 'this hub needs a bearer token: send `Authorization: Bearer <token>`'
-              : 'the bearer token is not this hub’s',
-        },
-      });
+      .send(body('hub.unauthorized', message));
     return reply;
   });
 }

@@ -70,6 +70,11 @@ export class LiveFeed {
   private filterErrors = 0;
   private sinkErrors = 0;
 
+  /** Whether anyone listens: a publisher may skip preparing entries nobody will see. */
+  get listening(): boolean {
+    return this.subscribers.length > 0;
+  }
+
   publish(e: Entry): void {
     this.published++;
     const subs = this.subscribers;

@@ -408,6 +408,11 @@ export class HubMetrics {
     if (expiry !== null) this.certExpiry.set(c.labels, expiry);
   }
 
+  /** Connections whose latest record said open (agents report long-lived ones periodically). */
+  get openConnections(): number {
+    return this.ledger.openCount;
+  }
+
   /** kube-netc's `active_connections`: the open TCP connections the hub follows. */
   setActiveConnections(n: number): void {
     if (Number.isFinite(n)) this.activeConnections.set(n);

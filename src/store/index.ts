@@ -122,6 +122,7 @@ export class Store {
       source: BatchSource | null,
       entries: readonly Entry[],
       connections: readonly ConnectionRecord[],
+      ids: (string | null)[] | undefined,
     ) => boolean
   >;
   private readonly s: ReturnType<typeof prepareStatements>;
@@ -151,8 +152,8 @@ export class Store {
     this.lastId = Math.max(meta?.value ?? 0, max);
     this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
-    this.ingestTx = db.transaction((source, entries, connections) =>
-      this.write(source, entries, connections),
+    this.ingestTx = db.transaction((source, entries, connections, ids) =>
+      this.write(source, entries, connections, ids),
     );
   }
 
@@ -184,6 +185,8 @@ export class Store {
     source: BatchSource | null,
     entries: readonly Entry[],
     connections: readonly ConnectionRecord[],
+    /** Filled with each entry's public id (null for one refused as malformed), for the live feed. */
+    ids?: (string | null)[],
   ): boolean {
     this.assertOpen();
     if (source !== null) {
@@ -195,7 +198,7 @@ export class Store {
     const before = { lastId: this.lastId, entries: this.entryCount, connections: this.connectionCount };
     const rejected = this.rejected;
     try {
-      return this.ingestTx.immediate(source, entries, connections);
+      return this.ingestTx.immediate(source, entries, connections, ids);
     } catch (err) {
       // Rolled back: forget the ids and counts the transaction took.
       this.lastId = before.lastId;
@@ -210,6 +213,7 @@ export class Store {
     source: BatchSource | null,
     entries: readonly Entry[],
     connections: readonly ConnectionRecord[],
+    ids: (string | null)[] | undefined,
   ): boolean {
     const s = this.s;
     if (source !== null) {
@@ -217,12 +221,15 @@ export class Store {
       if (wm !== undefined && source.seq <= wm.seq) return false;
     }
     let id = this.lastId;
+    if (ids) ids.length = 0;
     for (const e of entries) {
       if (invalidEntry(e) !== null) {
         this.rejected++;
+        ids?.push(null);
         continue;
       }
       id++;
+      ids?.push(String(id));
       const localId = typeof e.id === 'string' ? e.id : String(e.id ?? '');
       s.insertSummary.run(summaryRow(id, localId, e));
       s.insertDetail.run(id, detailJson(id, e, this.bodyCap));

@@ -1,0 +1,289 @@
+/**
+ * The hub: where entries and connection records from one or many agents are redacted, named,
+ * stored, counted into metrics and streamed live, and from where they are searched and graphed.
+ *
+ *   agents --(src/transport)--> intake: redact -> name -> store (durable, then ack) -> live feed, metrics
+ *   embedded agent (podwire start) ------^  (batched the same way, without a socket)
+ *   fastify: /api/* (src/hub/api), /nodegraph/*, /tlsparser/* (k8spacket's), /metrics, /healthz
+ */
+
+import fastifyWebsocket from '@fastify/websocket';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Entry } from '../dissect/entry.js';
+import type { Enricher } from '../enrich/enricher.js';
+import type { ConnectionRecord } from '../flows/connection.js';
+import { HubMetrics, type MetricsOptions } from '../metrics/index.js';
+import { compileSql, parseQuery, registerSqlFunctions } from '../query/index.js';
+import { DEFAULT_RULES, type RedactionRules, redactEntry } from '../redact/index.js';
+import { Store, type StoreOptions } from '../store/index.js';
+import { registerAgentStream } from '../transport/index.js';
+import { registerApiRoutes } from './api/index.js';
+import { checkExposure, requireToken } from './auth.js';
+import { LiveFeed } from './live.js';
+import { registerNodeGraphRoutes } from './nodegraph/routes.js';
+import { registerTlsParserRoutes } from './tlsparser/routes.js';
+
+const TLS_ONLY = parseQuery('tls');
+
+export interface HubOptions {
+  store: StoreOptions;
+  host: string;
+  /** 0: any free port. */
+  port: number;
+  /** Required unless `host` is loopback (src/hub/auth.ts). */
+  token?: string;
+  /** Default: DEFAULT_RULES; null: nothing redacted (`--no-redact`). */
+  redaction?: RedactionRules | null;
+  /** Names the endpoints of arriving records (Kubernetes identity, outside names); none: left as sent. */
+  enricher?: Enricher | null;
+  metrics?: MetricsOptions;
+  /** The node this hub runs on, for k8spacket's node-only routes (`podwire start`: this host). */
+  localNode?: string;
+  /** Records of the embedded agent are stored in batches of this many, or after this long. */
+  batchRecords?: number;
+  batchMs?: number;
+  /**
+   * kube-netc's `active_connections`: an embedded agent knows its open connections exactly; without
+   * one, the connections agents last reported open (long-lived ones, every --open-report).
+   */
+  activeConnections?: () => number;
+  /** How often retention runs (ms). */
+  retentionEveryMs?: number;
+  log?: (message: string) => void;
+}
+
+/** Counters of what the hub took in, for its status and logs. */
+export interface IntakeStats {
+  entries: number;
+  connections: number;
+  batches: number;
+  replays: number;
+}
+
+export class Hub {
+  readonly intake: IntakeStats = { entries: 0, connections: 0, batches: 0, replays: 0 };
+  private pendingEntries: Entry[] = [];
+  private pendingConnections: ConnectionRecord[] = [];
+  private readonly timers: NodeJS.Timeout[] = [];
+  private agentStatuses: (() => unknown[]) | null = null;
+  private closed = false;
+
+  private constructor(
+    readonly options: HubOptions,
+    readonly store: Store,
+    readonly live: LiveFeed,
+    readonly metrics: HubMetrics,
+    readonly app: FastifyInstance,
+  ) {}
+
+  /** Opens the store and listens. Throws HubConfigError (bad exposure) or the store's open error. */
+  static async start(options: HubOptions): Promise<Hub> {
+    checkExposure(options.host, options.token);
+    const store = Store.open(options.store);
+    registerSqlFunctions(store.db);
+    const live = new LiveFeed();
+    const metrics = new HubMetrics(options.metrics);
+    const app = Fastify({ logger: false, bodyLimit: 1 << 20 });
+    const hub = new Hub(options, store, live, metrics, app);
+    try {
+      await hub.mount();
+      await app.listen({ host: options.host, port: options.port });
+    } catch (err) {
+      await app.close().catch(() => {});
+      store.close();
+      throw err;
+    }
+    hub.every(options.batchMs ?? 200, () => hub.flush());
+    hub.every(5000, () => {
+      metrics.setActiveConnections(options.activeConnections?.() ?? metrics.openConnections);
+      metrics.tick(Date.now());
+    });
+    hub.every(options.retentionEveryMs ?? 60_000, () => {
+      const gone = store.retention();
+      if (gone.entries || gone.connections)
+        hub.log(`retention: removed ${gone.entries} entries and ${gone.connections} connections`);
+    });
+    return hub;
+  }
+
+  private async mount(): Promise<void> {
+    const { app, store, live, metrics, options } = this;
+    await app.register(fastifyWebsocket, { options: { maxPayload: 64 << 20 } });
+    requireToken(app, options.token);
+    app.get('/healthz', async () => 'ok\n');
+    app.get('/readyz', async (_req, reply) => (this.closed ? reply.code(503).send('stopping\n') : 'ready\n'));
+    app.get('/metrics', async (_req, reply) => {
+      reply.header('content-type', metrics.contentType);
+      return metrics.metrics();
+    });
+    registerApiRoutes(app, { store, live, log: (m) => this.log(m) });
+    const source = {
+      connections: (fromUs: number, toUs: number) => store.connectionsSeen(fromUs, toUs),
+      tlsEntries: (fromUs: number, toUs: number) => this.tlsEntries(fromUs, toUs),
+      ...(options.localNode !== undefined ? { localNode: options.localNode } : {}),
+    };
+    registerNodeGraphRoutes(app, source);
+    registerTlsParserRoutes(app, source);
+    const stream = registerAgentStream(app, {
+      target: {
+        // Redacted and named before the store sees them; streamed and counted only once stored
+        // (a replay the store already has returns false and is not counted twice).
+        ingest: (src, rawEntries, rawConnections) => {
+          const entries = this.prepareEntries(rawEntries);
+          const connections = this.prepareConnections(rawConnections);
+          const ids: (string | null)[] = [];
+          const stored = store.ingest(src, entries, connections, ids);
+          if (stored) {
+            this.intake.batches++;
+            this.publish(entries, ids, connections);
+          } else this.intake.replays++;
+          return stored;
+        },
+        watermark: (agent) => store.watermark(agent),
+      },
+      ...(options.token !== undefined ? { token: options.token } : {}),
+      log: (m) => this.log(m),
+    });
+    this.agentStatuses = () => stream.agents();
+  }
+
+  /** The address clients reach the hub at, e.g. `http://127.0.0.1:8080`. */
+  url(): string {
+    const a = this.app.server.address();
+    if (a === null || typeof a === 'string') return String(a);
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address;
+    return `http://${host}:${a.port}`;
+  }
+
+  agents(): unknown[] {
+    return this.agentStatuses?.() ?? [];
+  }
+
+  // --- the embedded agent (podwire start) ----------------------------------------------------------
+
+  /**
+   * An entry from an agent in this process: redacted and named now, stored with the next batch
+   * (at most batchMs later), then streamed.
+   */
+  entry(e: Entry): void {
+    const [ready] = this.prepareEntries([e]);
+    if (!ready) return;
+    this.pendingEntries.push(ready);
+    if (this.pendingEntries.length + this.pendingConnections.length >= (this.options.batchRecords ?? 1000))
+      this.flush();
+  }
+
+  connection(c: ConnectionRecord): void {
+    const [ready] = this.prepareConnections([c]);
+    if (!ready) return;
+    this.pendingConnections.push(ready);
+    if (this.pendingEntries.length + this.pendingConnections.length >= (this.options.batchRecords ?? 1000))
+      this.flush();
+  }
+
+  /** Stores what the embedded agent handed over since the last batch. */
+  flush(): void {
+    if (!this.pendingEntries.length && !this.pendingConnections.length) return;
+    const entries = this.pendingEntries;
+    const connections = this.pendingConnections;
+    this.pendingEntries = [];
+    this.pendingConnections = [];
+    const ids: (string | null)[] = [];
+    this.store.ingest(null, entries, connections, ids);
+    this.intake.batches++;
+    this.publish(entries, ids, connections);
+  }
+
+  // --- intake ------------------------------------------------------------------------------------
+
+  /** Redaction before anything is stored or streamed, then names (DESIGN.md, Safety). */
+  private prepareEntries(entries: readonly Entry[]): Entry[] {
+    const rules = this.options.redaction === undefined ? DEFAULT_RULES : this.options.redaction;
+    const enricher = this.options.enricher;
+    const out: Entry[] = [];
+    for (const raw of entries) {
+      const e = rules ? redactEntry(raw, rules) : raw;
+      enricher?.entry(e);
+      out.push(e);
+    }
+    return out;
+  }
+
+  private prepareConnections(connections: readonly ConnectionRecord[]): ConnectionRecord[] {
+    const enricher = this.options.enricher;
+    if (enricher) for (const c of connections) enricher.connection(c);
+    return connections as ConnectionRecord[];
+  }
+
+  /**
+   * After the store has them: the live feed (under the store's ids, so a client can ask for the
+   * entry in full; the agent's id stays as localId) and the metrics.
+   */
+  private publish(
+    entries: readonly Entry[],
+    ids: readonly (string | null)[],
+    connections: readonly ConnectionRecord[],
+  ): void {
+    this.intake.entries += entries.length;
+    this.intake.connections += connections.length;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as Entry;
+      const id = ids[i];
+      if (id === null || id === undefined) continue;
+      this.live.publish(this.live.listening ? ({ ...e, id, localId: e.id } as Entry) : e);
+      this.metrics.observeEntry(e);
+    }
+    for (const c of connections) this.metrics.observeConnection(c);
+  }
+
+  private tlsEntries(fromUs: number, toUs: number): Entry[] {
+    const out: Entry[] = [];
+    let cursor: string | undefined;
+    const where = compileSql(TLS_ONLY, this.store.sqlTarget);
+    // Bounded: k8spacket's TLS list is per (client, server, SNI); 10k handshakes in a window is plenty.
+    while (out.length < 10_000) {
+      const page = this.store.entries({
+        where,
+        from: fromUs,
+        to: toUs,
+        limit: 1000,
+        ...(cursor ? { cursor } : {}),
+      });
+      for (const s of page.entries) {
+        const full = this.store.entry(s.id);
+        if (full) out.push(full);
+      }
+      if (!page.cursor) break;
+      cursor = page.cursor;
+    }
+    return out;
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------------------
+
+  private every(ms: number, f: () => void): void {
+    const t = setInterval(() => {
+      try {
+        f();
+      } catch (err) {
+        this.log(`${(err as Error).message}`);
+      }
+    }, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  log(message: string): void {
+    this.options.log?.(message);
+  }
+
+  /** Stores what is pending, stops listening (agents reconnect elsewhere or later) and closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.flush();
+    await this.app.close();
+    this.store.close();
+  }
+}
