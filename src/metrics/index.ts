@@ -11,9 +11,9 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Entry } from '../dissect/entry.js';
+import { isErrorEntry } from '../dissect/outcome.js';
 import type { ConnectionRecord } from '../flows/connection.js';
 import { ConnectionLedger, connectionKey } from './connection-ledger.js';
-import { isErrorEntry } from './errors.js';
 import {
   K8S_TCP_LABELS,
   K8S_TLS_CERT_LABELS,
@@ -31,7 +31,7 @@ import { type GaugeSample, StateGauge } from './state-gauge.js';
 import { SumCountSummary } from './sum-count-summary.js';
 import { connectionCert, entryCertExpiry } from './tls.js';
 
-export { isErrorEntry } from './errors.js';
+export { isErrorEntry } from '../dissect/outcome.js';
 
 export interface MetricsOptions {
   /** Where to register (Prometheus text format 0.0.4 only); a new Registry by default. */

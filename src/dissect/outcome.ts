@@ -1,6 +1,7 @@
 /**
  * What counts as a failed exchange, per protocol: the one definition behind
- * `podwire_request_errors_total`, the service map's error rates and anything else that says "error".
+ * `podwire_request_errors_total` (src/metrics), the store's `is_error` and service map error rates
+ * (src/store), and anything else that says "error".
  * It reads only the summary columns (`status`, and for TLS and GraphQL the response fields their
  * dissectors document), so it agrees with what the traffic list shows.
  *
@@ -8,7 +9,10 @@
  * not an error here: nothing on the wire says the server failed. `entry.error` is not used either:
  * it reports what podwire could not see (a gap, a cut response), not what the peers said.
  */
-import type { Entry } from '../dissect/entry.js';
+import type { Entry } from './entry.js';
+
+/** The fields the rules read: the summary columns and the response (TLS alert, GraphQL errors). */
+export type OutcomeFields = Pick<Entry, 'protocol' | 'status' | 'method' | 'response'>;
 
 /** WebSocket close codes that report a failure (RFC 6455 §7.4.1, IANA registry). */
 const WEBSOCKET_ERROR_CLOSE = new Set([
@@ -60,7 +64,8 @@ function graphqlHasErrors(response: Record<string, unknown> | null): boolean {
  * - graphql: HTTP status ≥ 500, or a result with `errors`
  * - websocket: a close frame with a failure code (1002, 1003, 1006–1015)
  * - tls: a fatal alert (RFC 8446 §6.2)
- * - dns: rcode ≠ NOERROR (NXDOMAIN, SERVFAIL, REFUSED... all count)
+ * - dns: rcode other than NOERROR and NXDOMAIN (SERVFAIL, REFUSED...): NXDOMAIN is an answer, and
+ *   Kubernetes' search path (ndots:5) turns most lookups into several NXDOMAINs before the hit
  * - redis: `ERROR` (an error reply)
  * - postgres: a SQLSTATE outside classes 00, 01, 02 (not `OK`, not the SSL/GSS answer letters)
  * - mysql: an error number (ERR_Packet)
@@ -69,7 +74,7 @@ function graphqlHasErrors(response: Record<string, unknown> | null): boolean {
  * - mqtt: a reason code ≥ 0x80 (MQTT 5.0 §2.4), or a non-zero CONNACK return code (3.1.1 §3.2.2.3)
  * - nats: `-ERR`
  */
-export function isErrorEntry(e: Entry): boolean {
+export function isErrorEntry(e: OutcomeFields): boolean {
   const status = e.status;
   if (status === null || status === undefined) {
     // TLS: a fatal alert may come instead of the ServerHello, so the status stays null.
@@ -97,7 +102,7 @@ export function isErrorEntry(e: Entry): boolean {
     case 'tls':
       return tlsFatal(e);
     case 'dns':
-      return status !== 'NOERROR';
+      return status !== 'NOERROR' && status !== 'NXDOMAIN';
     case 'redis':
       return status === 'ERROR';
     case 'postgres':
@@ -122,7 +127,7 @@ export function isErrorEntry(e: Entry): boolean {
   }
 }
 
-function tlsFatal(e: Entry): boolean {
+function tlsFatal(e: OutcomeFields): boolean {
   const alert = (e.response as { alert?: { level?: unknown } } | null)?.alert;
   return alert?.level === 'fatal';
 }
