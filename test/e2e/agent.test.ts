@@ -442,7 +442,21 @@ describe('podwire start: jsonl to a file, a live table on a terminal', {
     const out = join(dir, 'podwire.jsonl');
     const child = spawn(
       process.execPath,
-      [PODWIRE, 'start', '--interface-include', '^pwstv', '--filter', 'tcp', '--no-health', '--out', out],
+      [
+        PODWIRE,
+        'start',
+        '--interface-include',
+        '^pwstv',
+        '--filter',
+        'tcp',
+        '--no-health',
+        '--out',
+        out,
+        '--listen',
+        '127.0.0.1:0',
+        '--store',
+        join(dir, 'start.db'),
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
@@ -454,15 +468,21 @@ describe('podwire start: jsonl to a file, a live table on a terminal', {
       stdout += d;
     });
     await waitFor(async () => {
-      if (!/appending records to/.test(stderr)) throw new Error(stderr);
+      if (!/serving http:\/\/127\.0\.0\.1:\d+/.test(stderr)) throw new Error(stderr);
     }, 8000);
+    const hub = /serving (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr)![1];
     await sh('tcpreplay', ['-q', '--pps=2000', '-i', TX, pcap]);
-    await new Promise((r) => setTimeout(r, 300));
+    // The embedded hub stores and serves what the agent saw while it runs.
+    await waitFor(async () => {
+      const res = await fetch(`${hub}/api/entries?q=http&limit=1000`);
+      const n = ((await res.json()) as { entries: unknown[] }).entries.length;
+      if (n !== info.http) throw new Error(`${n} of ${info.http} HTTP entries at the hub`);
+    }, 8000);
     child.kill('SIGINT');
     const [code] = (await once(child, 'exit')) as [number];
     assert.equal(code, 0, stderr);
     assert.match(stderr, /capturing pwstvrx, pwstvtx|capturing pwstvtx, pwstvrx/);
-    assert.match(stdout, /packets on 2 interfaces .* records in /);
+    assert.match(stdout, /packets on 2 interfaces .* stored in .*start\.db and /);
 
     const lines = readFileSync(out, 'utf8')
       .trim()
@@ -485,7 +505,7 @@ describe('podwire start: jsonl to a file, a live table on a terminal', {
   test('on a terminal: the header and the table of entries', async () => {
     const out = join(dir, 'tty.jsonl');
     // script(1) gives podwire a pseudo-terminal; timeout sends it Ctrl-C's signal.
-    const cmd = `timeout --preserve-status -s INT 4 ${process.execPath} ${PODWIRE} start --interface-include '^pwstvrx$' --no-health --out ${out}`;
+    const cmd = `timeout --preserve-status -s INT 4 ${process.execPath} ${PODWIRE} start --interface-include '^pwstvrx$' --no-health --out ${out} --listen 127.0.0.1:0 --store ${join(dir, 'tty.db')}`;
     const run = sh('script', ['-qfec', cmd, '/dev/null']);
     await new Promise((r) => setTimeout(r, 1500));
     await sh('tcpreplay', ['-q', '--pps=2000', '-i', TX, pcap]);
@@ -493,6 +513,7 @@ describe('podwire start: jsonl to a file, a live table on a terminal', {
     assert.match(screen, /podwire · pwstvrx/);
     assert.match(screen, /TIME\s+PROTO\s+SOURCE\s+DESTINATION\s+METHOD\s+PATH\s+STATUS/);
     assert.match(screen, /http\s+198\.18\.99\.\d+:\d+\s+198\.18\.99\.2:8080\s+GET\s+\/api\/v1\/items/);
-    assert.match(screen, /records in /);
+    assert.match(screen, /→ http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(screen, /stored in /);
   });
 });
