@@ -8,15 +8,34 @@ import type { Entry, EntryEndpoint, Protocol } from './entry.js';
 
 export type Detection = 'yes' | 'no' | 'more';
 
+/** `request` and `response` of an entry made without detail (SessionContext.detail): frozen, shared. */
+export const NO_DETAIL: Record<string, unknown> = Object.freeze({}) as Record<string, unknown>;
+
+/** What a session emits: the entry without what the router fills in (id, connection, endpoints). */
+export type EntryFields = Omit<Entry, 'type' | 'id' | 'src' | 'dst' | 'connectionId'> &
+  Partial<Pick<Entry, 'src' | 'dst'>>;
+
 /** What a session knows of its connection and how it reports. */
 export interface SessionContext {
   readonly connectionId: number;
   /** The connection's opener (client) and server. */
   readonly client: EntryEndpoint;
   readonly server: EntryEndpoint;
-  emit(
-    entry: Omit<Entry, 'type' | 'id' | 'src' | 'dst' | 'connectionId'> & Partial<Pick<Entry, 'src' | 'dst'>>,
-  ): void;
+  /**
+   * False when nothing will read the entries' `request` and `response` (a run that prints totals or
+   * the summary columns only): the busiest sessions then leave them as NO_DETAIL (an empty object,
+   * null without a response) and skip the work they cost, while every other field is the same.
+   * Absent means true.
+   */
+  readonly detail?: boolean;
+  /**
+   * Reports an entry: its fields, which the router copies into an Entry with the id, the
+   * connection and the endpoints; or, from the busiest sessions, a whole Entry (`type: 'entry'`,
+   * its own `src` and `dst`, keys in the order they are to be written), which the router takes as
+   * it is, setting `id` and `connectionId` in place: the copy costs more than the rest of a small
+   * message's dissection.
+   */
+  emit(entry: EntryFields | Entry): void;
   /** Counts a parse error on this connection (shown on the connection record and the summary). */
   parseError(detail: string): void;
   /** Attaches a summary to the connection record (e.g. `tls`). */

@@ -7,7 +7,7 @@
  */
 import type { Connection } from '../flows/connection.js';
 import type { Direction, StreamConsumer, StreamConsumerFactory } from '../flows/stream.js';
-import type { SessionContext, TcpDissector, TcpSession } from './dissector.js';
+import type { EntryFields, SessionContext, TcpDissector, TcpSession } from './dissector.js';
 import type { Entry, EntryEndpoint, Protocol } from './entry.js';
 
 /** Bytes held per direction while detecting; past this the stream is left undissected. */
@@ -26,6 +26,8 @@ export interface RouterOptions {
   dissectors: readonly TcpDissector[];
   /** Port -> dissector name forced on connections to (or from) that port. */
   decodeAs?: ReadonlyMap<number, string>;
+  /** False: no one reads the entries' request and response (SessionContext.detail). Default true. */
+  detail?: boolean;
   onEntry(entry: Entry): void;
   /** Called for each parse error, so the pipeline can count them by protocol. */
   onParseError?(protocol: Protocol, detail: string): void;
@@ -43,8 +45,12 @@ export interface RouterOptions {
  */
 export function checkedTiming<T extends { elapsedMs: number | null; error: string | null }>(e: T): T {
   if (e.elapsedMs === null || e.elapsedMs >= 0) return e;
+  return { ...e, elapsedMs: null, error: negativeLatencyError(e.error) };
+}
+
+function negativeLatencyError(error: string | null): string {
   const note = 'response seen before its request: no latency';
-  return { ...e, elapsedMs: null, error: e.error ? `${e.error}; ${note}` : note };
+  return error ? `${error}; ${note}` : note;
 }
 
 export class DissectorRouter implements StreamConsumerFactory {
@@ -66,6 +72,7 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
   readonly client: EntryEndpoint;
   readonly server: EntryEndpoint;
   readonly summary: L7Summary = { protocol: null, entries: 0, parseErrors: 0, errorSamples: [] };
+  readonly detail: boolean;
   private session: TcpSession | null = null;
   private dissector: TcpDissector | null = null;
   /** Candidates still in the running, best first; null once decided. */
@@ -75,12 +82,16 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
   /** Bytes that arrived past MAX_DETECT_BYTES while detecting: a gap for the session that wins. */
   private dropped: [number, number] = [0, 0];
   private entrySeq = 0;
+  /** `<connectionId>-`, the start of every entry id of this connection. */
+  private readonly idPrefix: string;
 
   constructor(
     conn: Connection,
     private readonly options: RouterOptions,
   ) {
     this.connectionId = conn.id;
+    this.idPrefix = `${conn.id}-`;
+    this.detail = options.detail !== false;
     this.client = { ip: conn.srcIp(), port: conn.srcPort };
     this.server = { ip: conn.dstIp(), port: conn.dstPort };
     const forced = options.decodeAs?.get(conn.dstPort) ?? options.decodeAs?.get(conn.srcPort);
@@ -100,9 +111,21 @@ class ConnectionDissection implements StreamConsumer, SessionContext {
   // SessionContext
 
   /** Returns the entry's id, so a session can link later entries to it (WebSocket to its upgrade). */
-  emit(e: Parameters<SessionContext['emit']>[0]): string {
+  emit(e: EntryFields | Entry): string {
     this.summary.entries++;
-    const id = `${this.connectionId}-${++this.entrySeq}`;
+    const id = this.idPrefix + ++this.entrySeq;
+    if ((e as Partial<Entry>).type === 'entry') {
+      // A whole entry (SessionContext.emit): completed in place, checkedTiming's rule included.
+      const entry = e as Entry;
+      entry.id = id;
+      entry.connectionId = this.connectionId;
+      if (entry.elapsedMs !== null && entry.elapsedMs < 0) {
+        entry.elapsedMs = null;
+        entry.error = negativeLatencyError(entry.error);
+      }
+      this.options.onEntry(entry);
+      return id;
+    }
     this.options.onEntry({
       type: 'entry',
       id,

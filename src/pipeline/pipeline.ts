@@ -46,6 +46,11 @@ export interface DissectOptions {
   udp?: readonly UdpDissector[];
   /** gRPC messages decoded with field names from .proto files (analyze --proto). */
   grpcSchema?: GrpcSchema;
+  /**
+   * False when `onEntry` reads no entry's `request` or `response` (totals, or the summary columns):
+   * the busiest dissectors then skip building them (SessionContext.detail). Default true.
+   */
+  detail?: boolean;
 }
 
 export class Pipeline {
@@ -80,9 +85,16 @@ export class Pipeline {
     this.decoder = new Decoder(this.errors);
     let consumers: DissectorRouter | null = null;
     if (dissect) {
+      // Entries come in runs of one protocol: its counters are looked up when the protocol changes.
+      let lastProtocol: Protocol | null = null;
+      let lastStats = { entries: 0, parseErrors: 0 };
       const onEntry = (entry: Entry): void => {
         this.stats.entries++;
-        this.protocolStats(entry.protocol).entries++;
+        if (entry.protocol !== lastProtocol) {
+          lastProtocol = entry.protocol;
+          lastStats = this.protocolStats(entry.protocol);
+        }
+        lastStats.entries++;
         dissect.onEntry(entry);
       };
       const onParseError = (protocol: Protocol): void => {
@@ -95,6 +107,7 @@ export class Pipeline {
         consumers = new DissectorRouter({
           dissectors: tcp,
           decodeAs: dissect.decodeAs,
+          detail: dissect.detail,
           onEntry,
           onParseError,
           onException: () => this.errors.add('dissect.exception'),

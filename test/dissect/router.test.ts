@@ -7,10 +7,11 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readCaptureFile } from '../../src/capture/file-source.js';
-import type { TcpDissector } from '../../src/dissect/dissector.js';
+import type { EntryFields, SessionContext, TcpDissector } from '../../src/dissect/dissector.js';
+import type { Entry } from '../../src/dissect/entry.js';
 import { TCP_DISSECTORS } from '../../src/dissect/registry.js';
-import { checkedTiming } from '../../src/dissect/router.js';
-import type { Connection } from '../../src/flows/connection.js';
+import { checkedTiming, DissectorRouter } from '../../src/dissect/router.js';
+import { Connection } from '../../src/flows/connection.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { ROOT } from '../support/paths.js';
 
@@ -73,4 +74,82 @@ test('a negative latency becomes none, with a note; a good one passes untouched'
     elapsedMs: null,
     error: 'gap of 10 bytes; response seen before its request: no latency',
   });
+});
+
+/** A connection 10.0.0.1:40000 -> 10.0.0.2:7000, routed to one dissector that emits what it is told. */
+function routed(emits: (ctx: SessionContext) => void, detail?: boolean) {
+  const got: Entry[] = [];
+  let seen: SessionContext | null = null;
+  const d: TcpDissector = {
+    name: 'scripted',
+    protocol: 'redis',
+    ports: [7000],
+    spec: 'none',
+    detect: () => 'yes',
+    createSession: (ctx) => {
+      seen = ctx;
+      return { onData: () => emits(ctx), onGap() {}, onEnd() {}, onClose() {} };
+    },
+  };
+  const router = new DissectorRouter({
+    dissectors: [d],
+    onEntry: (e) => got.push(e),
+    ...(detail === undefined ? {} : { detail }),
+  });
+  const conn = new Connection(7);
+  [conn.s0, conn.s1, conn.s2, conn.s3, conn.srcPort] = [0, 0, 0xffff, 0x0a000001, 40000];
+  [conn.d0, conn.d1, conn.d2, conn.d3, conn.dstPort] = [0, 0, 0xffff, 0x0a000002, 7000];
+  conn.ipVersion = 4;
+  router.create(conn).onData(0, Uint8Array.of(1), 1);
+  return { got, ctx: seen as SessionContext | null };
+}
+
+const FIELDS: EntryFields = {
+  protocol: 'redis',
+  timestamp: 5,
+  elapsedMs: 0.5,
+  method: 'GET',
+  path: 'k',
+  status: 'OK',
+  request: { command: 'GET' },
+  response: { type: 'null' },
+  requestSize: 14,
+  responseSize: 5,
+  error: null,
+};
+
+test('a whole entry is taken as it is: id and connection set in place, written like a copied one', () => {
+  const { got, ctx } = routed((c) => {
+    c.emit({ ...FIELDS });
+    const whole: Entry = {
+      type: 'entry',
+      id: '',
+      connectionId: 0,
+      ...FIELDS,
+      src: c.client,
+      dst: c.server,
+    };
+    c.emit(whole);
+    c.emit({ ...whole, elapsedMs: -0.25, error: 'cut' });
+  });
+  assert.ok(ctx);
+  assert.deepEqual(
+    got.map((e) => [e.id, e.connectionId]),
+    [
+      ['7-1', 7],
+      ['7-2', 7],
+      ['7-3', 7],
+    ],
+  );
+  // The copy of the fields and the whole entry are the same JSON, key for key.
+  assert.equal(JSON.stringify(got[1]), JSON.stringify({ ...got[0], id: '7-2' }));
+  assert.equal(got[1]!.src, ctx.client);
+  assert.equal(got[2]!.elapsedMs, null);
+  assert.equal(got[2]!.error, 'cut; response seen before its request: no latency');
+});
+
+test('detail: absent or true for sessions unless the run says no one reads it', () => {
+  assert.equal(routed(() => {}).ctx?.detail, true);
+  assert.equal(routed(() => {}, true).ctx?.detail, true);
+  assert.equal(routed(() => {}, false).ctx?.detail, false);
 });
