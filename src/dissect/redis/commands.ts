@@ -171,31 +171,104 @@ function isWord(s: string | undefined): s is string {
   return s !== undefined && /^[A-Za-z][A-Za-z0-9_-]{0,31}$/.test(s);
 }
 
+/** What the command name alone decides, worked out once per name (see `infoOf`). */
+interface NameInfo {
+  /** The name upper-cased. */
+  first: string;
+  container: boolean;
+  /** Where the first key is (firstKey's rules). */
+  key: KeyRule;
+  /** Some argument may be a secret (redact). */
+  secret: boolean;
+  subscribe: SubscribeKind | null;
+}
+
+type KeyRule = 'channel' | 'none' | 'subcommand' | 'numkeys' | 'streams' | 'migrate' | 'bitop' | 'first';
+
+function keyRule(cmd: string): KeyRule {
+  if (PUBSUB.has(cmd)) return 'channel';
+  if (KEYLESS.has(cmd) && !(cmd in SUBCOMMAND_KEYS)) return 'none';
+  if (SUBCOMMAND_KEYS[cmd]) return 'subcommand';
+  if (NUMKEYS_AT[cmd] !== undefined) return 'numkeys';
+  switch (cmd) {
+    case 'XREAD':
+    case 'XREADGROUP':
+      return 'streams';
+    case 'MIGRATE':
+      return 'migrate';
+    case 'BITOP':
+      return 'bitop';
+    default:
+      return 'first';
+  }
+}
+
+const SECRET_BEARING = new Set(['AUTH', 'HELLO', 'MIGRATE', 'CONFIG', 'ACL']);
+
+/**
+ * Names seen, as sent (a connection repeats a handful of commands, and the fast path hands over the
+ * same string object for each). Bounded: past the cap, names are worked out each time.
+ */
+const MAX_NAMES = 1024;
+const names = new Map<string, NameInfo>();
+
+function infoOf(raw: string): NameInfo {
+  let info = names.get(raw);
+  if (info) return info;
+  const first = upper(raw);
+  info = {
+    first,
+    container: CONTAINERS.has(first),
+    key: keyRule(first),
+    secret: SECRET_BEARING.has(first),
+    subscribe: SUBSCRIBE_KINDS[first] ?? null,
+  };
+  if (names.size < MAX_NAMES) names.set(raw, info);
+  return info;
+}
+
+/**
+ * How many leading arguments `describe` reads for the command named `raw`: the name, a subcommand,
+ * the first key (after numkeys at most the fourth argument), or all of them where the key follows
+ * a keyword (XREAD's STREAMS, MIGRATE's KEYS). Without detail, only those are decoded.
+ */
+export function argsNeeded(raw: string): number {
+  const rule = infoOf(raw).key;
+  return rule === 'streams' || rule === 'migrate' ? Number.POSITIVE_INFINITY : 4;
+}
+
 export function describe(args: string[], argCount: number, truncated: boolean, inline: boolean): Command {
-  const first = upper(args[0]);
-  const container = CONTAINERS.has(first) && isWord(args[1]);
+  const info = infoOf(args[0] ?? '');
+  const first = info.first;
+  const container = info.container && isWord(args[1]);
   const name = container ? `${first} ${upper(args[1])}` : first;
-  const safe = redact(first, args);
   return {
-    args: safe,
+    args: info.secret ? redact(first, args) : args,
     argCount,
     truncated,
     inline,
     name,
-    key: firstKey(first, args),
-    subscribe: SUBSCRIBE_KINDS[first] ?? null,
+    key: firstKey(info.key, first, args),
+    subscribe: info.subscribe,
   };
 }
 
-function firstKey(cmd: string, args: string[]): string {
-  if (PUBSUB.has(cmd)) return args[1] ?? '';
-  if (KEYLESS.has(cmd) && !(cmd in SUBCOMMAND_KEYS)) return '';
-  const subKeys = SUBCOMMAND_KEYS[cmd];
-  if (subKeys) return subKeys.has(upper(args[1])) ? (args[2] ?? '') : '';
-  const numkeysAt = NUMKEYS_AT[cmd];
-  if (numkeysAt !== undefined) {
-    const n = Number(args[numkeysAt]);
-    return Number.isInteger(n) && n > 0 ? (args[numkeysAt + 1] ?? '') : '';
+function firstKey(rule: KeyRule, cmd: string, args: string[]): string {
+  switch (rule) {
+    case 'first':
+      // Most commands (and module commands such as JSON.GET) take their first key first.
+      return args[1] ?? '';
+    case 'channel':
+      return args[1] ?? '';
+    case 'none':
+      return '';
+    case 'subcommand':
+      return SUBCOMMAND_KEYS[cmd]!.has(upper(args[1])) ? (args[2] ?? '') : '';
+    case 'numkeys': {
+      const numkeysAt = NUMKEYS_AT[cmd]!;
+      const n = Number(args[numkeysAt]);
+      return Number.isInteger(n) && n > 0 ? (args[numkeysAt + 1] ?? '') : '';
+    }
   }
   switch (cmd) {
     case 'XREAD':
@@ -213,7 +286,6 @@ function firstKey(cmd: string, args: string[]): string {
     case 'BITOP':
       return args[2] ?? ''; // BITOP op destkey key...
     default:
-      // Most commands (and module commands such as JSON.GET) take their first key first.
       return args[1] ?? '';
   }
 }
@@ -229,6 +301,7 @@ export function channelCount(c: Command): number {
  * requirepass / masterauth, and ACL SETUSER's password rules (`>pass`, `<pass`, `#hash`, `!hash`).
  */
 function redact(cmd: string, args: string[]): string[] {
+  // A copy: the caller's array is its own (the arguments as sent).
   const out = args.slice();
   switch (cmd) {
     case 'AUTH':

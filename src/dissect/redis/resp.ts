@@ -212,9 +212,37 @@ export class RespReader {
       if (!plausible(data)) return;
       this.state = ST_START;
     }
-    let pos = 0;
+    this.read(data, 0, ts, false);
+  }
+
+  /** Lost (at the start, after a gap or malformed bytes): waiting for a chunk that starts a message. */
+  get lost(): boolean {
+    return this.state === ST_LOST;
+  }
+
+  /** Leaves the lost state: the caller found that the chunk it reads next starts a message. */
+  resync(): void {
+    if (this.state === ST_LOST) this.state = ST_START;
+  }
+
+  /**
+   * Between two messages, ready for the next one: nothing half read, not lost. The session's fast
+   * path (fast.ts) reads whole messages itself only then.
+   */
+  get atBoundary(): boolean {
+    return this.state === ST_START && !this.inMessage;
+  }
+
+  /**
+   * Consumes `data[from..]` (valid only during the call) when not lost. With `once`, stops right
+   * after the first message it completes and returns where it stopped, so the session's fast path
+   * can take over again; otherwise, and when the chunk ends first or is dropped after a failure,
+   * returns `data.length`.
+   */
+  read(data: Uint8Array, from: number, ts: number, once: boolean): number {
+    let pos = from;
     // Where the current message's bytes began in this chunk (for its wire size).
-    let counted = 0;
+    let counted = from;
     const n = data.length;
     while (pos < n) {
       switch (this.state) {
@@ -229,7 +257,7 @@ export class RespReader {
           if (this.streamed && this.stack.length === this.streamedDepth) {
             if (b !== T_CHUNK) {
               this.fail(`streamed string: expected ';', got ${show(b)}`);
-              return;
+              return n;
             }
             this.startLine(b, MAX_NUMBER_LINE);
             pos++;
@@ -240,7 +268,7 @@ export class RespReader {
             const max = b === T_END ? this.endAllowed() : lineLimit(b);
             if (max === 0) {
               this.fail(`unknown type byte ${show(b)}`);
-              return;
+              return n;
             }
             this.startLine(b, max);
             pos++;
@@ -265,7 +293,7 @@ export class RespReader {
           }
           if (this.lineTotal > this.lineMax) {
             this.fail(`${lineName(this.lineType)} line longer than ${this.lineMax} bytes`);
-            return;
+            return n;
           }
           if (lf < 0) {
             pos = n;
@@ -273,10 +301,11 @@ export class RespReader {
           }
           pos = lf + 1;
           const done = this.endLine();
-          if (done === 'error') return;
+          if (done === 'error') return n;
           if (done === 'message') {
             this.finishMessage(pos - counted);
             counted = pos;
+            if (once) return pos;
           }
           break;
         }
@@ -298,7 +327,7 @@ export class RespReader {
         case ST_BULK_CR:
           if (data[pos] !== 0x0d) {
             this.fail(`string not followed by CRLF (got ${show(data[pos]!)})`);
-            return;
+            return n;
           }
           pos++;
           this.state = ST_BULK_LF;
@@ -306,7 +335,7 @@ export class RespReader {
         case ST_BULK_LF: {
           if (data[pos] !== 0x0a) {
             this.fail(`string not followed by CRLF (got ${show(data[pos]!)})`);
-            return;
+            return n;
           }
           pos++;
           this.state = ST_START;
@@ -314,15 +343,17 @@ export class RespReader {
           if (done === 'message') {
             this.finishMessage(pos - counted);
             counted = pos;
+            if (once) return pos;
           }
           break;
         }
         default:
           // ST_LOST after a failure inside this chunk: the rest is dropped.
-          return;
+          return n;
       }
     }
     if (this.inMessage) this.msgBytes += n - counted;
+    return n;
   }
 
   /** '.' ends a streamed aggregate (spec, "Streamed aggregate data types"), and nothing else. */

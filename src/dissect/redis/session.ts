@@ -7,12 +7,24 @@
  */
 import type { Direction } from '../../flows/stream.js';
 import type { SessionContext, TcpSession } from '../dissector.js';
-import { channelCount, describe, isSubscribeKind, type SubscribeKind } from './commands.js';
+import { argsNeeded, channelCount, describe, isSubscribeKind, type SubscribeKind } from './commands.js';
 import { plausibleStart } from './detect.js';
+import {
+  argAt,
+  CommandScan,
+  commandName,
+  FALLBACK,
+  KEEP_BYTES,
+  KEEP_ITEMS,
+  scanCommand,
+  scanReply,
+} from './fast.js';
 import { type RespMessage, RespReader, type RespReaderOptions, type RespValue } from './resp.js';
 import {
   addReply,
+  answeredEntry,
   commandEntry,
+  NO_REPLIES,
   orphanEntry,
   type PendingCommand,
   pushEntry,
@@ -27,20 +39,25 @@ export const MAX_PENDING_BYTES = 1 << 20;
 /** Channels and patterns remembered per kind (to know how many confirmations UNSUBSCRIBE gets). */
 const MAX_TRACKED_CHANNELS = 256;
 
+// fast.ts reads the common messages in place within these same caps.
 const CLIENT_OPTIONS: RespReaderOptions = {
   client: true,
-  keepBytes: 256,
+  keepBytes: KEEP_BYTES,
   keepErrorBytes: 256,
-  keepItems: 32,
+  keepItems: KEEP_ITEMS,
   keepDepth: 2,
 };
 const SERVER_OPTIONS: RespReaderOptions = {
   client: false,
-  keepBytes: 256,
+  keepBytes: KEEP_BYTES,
   keepErrorBytes: 1024,
-  keepItems: 32,
+  keepItems: KEEP_ITEMS,
   keepDepth: 4,
 };
+
+/** Shared by every session: the fast path's results live only until the message is handled. */
+const commandScan = new CommandScan();
+const replyScan: { value: RespValue | null } = { value: null };
 
 type ChannelSet = 'channels' | 'patterns' | 'shards';
 
@@ -72,8 +89,18 @@ export class RedisSession implements TcpSession {
 
   /** Per direction: no byte seen yet. */
   private readonly fresh = [true, true];
+  /** Entries get request and response (SessionContext.detail). */
+  private readonly detail: boolean;
 
-  constructor(private readonly ctx: SessionContext) {
+  /**
+   * `fast`: read the common messages in place (fast.ts); false leaves every byte to the incremental
+   * reader, the fast path's reference in tests.
+   */
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly fast = true,
+  ) {
+    this.detail = ctx.detail !== false;
     this.readers = [
       new RespReader(CLIENT_OPTIONS, {
         onMessage: (m) => this.onCommand(m),
@@ -93,11 +120,49 @@ export class RedisSession implements TcpSession {
     return { retained: this.readers[0].retained + this.readers[1].retained, pending: this.pending.length };
   }
 
+  /**
+   * Whole messages of the common shapes are read in place (fast.ts); the incremental reader takes
+   * whatever else, and any message the chunk cuts, from its first byte until it completes one.
+   */
   onData(dir: Direction, data: Uint8Array, ts: number): void {
     try {
       const first = this.fresh[dir]!;
       this.fresh[dir] = false;
-      this.readers[dir].feed(data, ts, (b) => plausibleStart(dir, b, first));
+      const r = this.readers[dir];
+      const n = data.length;
+      let pos = 0;
+      if (r.lost) {
+        if (!plausibleStart(dir, data, first)) return;
+        r.resync();
+      }
+      if (!this.fast) {
+        r.read(data, 0, ts, false);
+        return;
+      }
+      if (!r.atBoundary) pos = r.read(data, 0, ts, true);
+      if (dir === 0) {
+        while (pos < n) {
+          const end = scanCommand(data, pos, n, commandScan);
+          if (end === FALLBACK) {
+            pos = r.read(data, pos, ts, true);
+            continue;
+          }
+          this.fastCommand(data, ts, end - pos);
+          pos = end;
+        }
+      } else {
+        while (pos < n) {
+          const end = scanReply(data, pos, n, replyScan, this.detail);
+          if (end === FALLBACK) {
+            pos = r.read(data, pos, ts, true);
+            continue;
+          }
+          const value = replyScan.value!;
+          replyScan.value = null;
+          this.fastReply(value, ts, end - pos);
+          pos = end;
+        }
+      }
     } catch (err) {
       // Nothing may escape a session; a bug here costs this direction's sync, not the capture.
       this.readers[dir].lose();
@@ -120,12 +185,19 @@ export class RedisSession implements TcpSession {
     const cut = this.readers[1].partial;
     const head = this.take();
     if (head)
-      this.emit(commandEntry(head, cut ? 'response cut off at the end of the stream' : 'no response'));
+      this.emit(
+        commandEntry(
+          head,
+          cut ? 'response cut off at the end of the stream' : 'no response',
+          this.ctx,
+          this.detail,
+        ),
+      );
     this.flushPending('no response');
   }
 
   private flushPending(why: string): void {
-    for (const p of this.pending.splice(0)) this.emit(commandEntry(p, why));
+    for (const p of this.pending.splice(0)) this.emit(commandEntry(p, why, this.ctx, this.detail));
     this.pendingBytes = 0;
     this.owed = 0;
   }
@@ -149,7 +221,37 @@ export class RedisSession implements TcpSession {
     if (v.type !== 'array' || count === 0) return;
     const args = items.map(argText);
     const truncated = v.truncated === true || count > items.length;
-    const command = describe(args, count, truncated, m.inline);
+    this.command(args, count, truncated, m.inline, m.ts, m.size);
+  }
+
+  /** The command fast.ts just scanned (commandScan), `size` bytes at `ts`. */
+  private fastCommand(data: Uint8Array, ts: number, size: number): void {
+    const scan = commandScan;
+    const count = scan.count;
+    const name = commandName(data, scan);
+    if (!this.detail) {
+      // Only the arguments that name the command and its key are decoded (commands.ts argsNeeded);
+      // the pending budget counts the kept bytes of all of them.
+      const args = argList(data, scan, name, Math.min(count, argsNeeded(name)));
+      let kept = 0;
+      for (let i = 0; i < count; i++) kept += scan.ends[i]! - scan.starts[i]!;
+      this.command(args, count, scan.truncated, false, ts, size, kept);
+      return;
+    }
+    this.command(argList(data, scan, name, count), count, scan.truncated, false, ts, size);
+  }
+
+  /** `kept`: what the arguments weigh for the pending budget when not all are in `args`. */
+  private command(
+    args: string[],
+    count: number,
+    truncated: boolean,
+    inline: boolean,
+    ts: number,
+    size: number,
+    kept = -1,
+  ): void {
+    const command = describe(args, count, truncated, inline);
     let expect = 1;
     if (command.subscribe) {
       const n = channelCount(command);
@@ -157,13 +259,15 @@ export class RedisSession implements TcpSession {
       const all = command.subscribe.includes('unsub');
       expect = n > 0 ? n : all ? Math.max(1, this.subscribed[SET_OF[command.subscribe]].size) : 1;
     }
-    const cost = 64 + args.reduce((n, a) => n + a.length, 0);
+    let cost = 64;
+    if (kept >= 0) cost += kept;
+    else for (let i = 0; i < args.length; i++) cost += args[i]!.length;
     this.pending.push({
       command,
-      ts: m.ts,
-      size: m.size,
+      ts,
+      size,
       expect,
-      replies: [],
+      replies: NO_REPLIES as RespMessage[],
       received: 0,
       replyBytes: 0,
       cost,
@@ -172,7 +276,7 @@ export class RedisSession implements TcpSession {
     while (this.pending.length > MAX_PENDING || this.pendingBytes > MAX_PENDING_BYTES) {
       const old = this.take()!;
       this.owed += old.expect;
-      this.emit(commandEntry(old, 'no reply tracked (too many commands waiting)'));
+      this.emit(commandEntry(old, 'no reply tracked (too many commands waiting)', this.ctx, this.detail));
     }
   }
 
@@ -184,6 +288,34 @@ export class RedisSession implements TcpSession {
   }
 
   // Server side
+
+  /**
+   * A scalar reply fast.ts read (`size` bytes at `ts`). The common case — it answers the oldest
+   * command, a plain one waiting for its one reply — is what onReply would do, taken directly; the
+   * rest goes through onReply.
+   */
+  private fastReply(v: RespValue, ts: number, size: number): void {
+    const head = this.pending[0];
+    if (
+      head !== undefined &&
+      this.owed === 0 &&
+      head.command.subscribe === null &&
+      head.expect === 1 &&
+      head.replies.length === 0 &&
+      head.ts <= ts
+    ) {
+      // onReply's path for it: not out of band (a scalar), nothing owed, no MONITOR feed while a
+      // command waits, the head answered (addReply), taken, then reported.
+      this.take();
+      head.received = 1;
+      head.replyBytes += size;
+      head.expect = 0;
+      this.afterReply(head, v);
+      this.emit(answeredEntry(head, v, ts, null, this.ctx, this.detail));
+      return;
+    }
+    this.onReply({ value: v, size, ts, inline: false });
+  }
 
   private onReply(m: RespMessage): void {
     const v = m.value;
@@ -209,12 +341,12 @@ export class RedisSession implements TcpSession {
     // A subscribe-kind command still owed confirmations that will not come (our count was off).
     while (head?.command.subscribe && head.replies.length > 0 && head.replies[0]!.value.type !== 'error') {
       this.take();
-      this.emit(commandEntry(head, `${head.expect} confirmations missing`));
+      this.emit(commandEntry(head, `${head.expect} confirmations missing`, this.ctx, this.detail));
       head = this.pending[0];
     }
     // A reply that starts before the oldest waiting command was sent answers a command not seen.
     if (!head || head.ts > m.ts) {
-      this.emit(orphanEntry(m, 'command not captured'));
+      this.emit(orphanEntry(m, 'command not captured', this.ctx, this.detail));
       return;
     }
     addReply(head, m);
@@ -222,7 +354,7 @@ export class RedisSession implements TcpSession {
     if (head.expect > 0) return;
     this.take();
     this.afterReply(head, v);
-    this.emit(commandEntry(head, null));
+    this.emit(commandEntry(head, null, this.ctx, this.detail));
   }
 
   private afterReply(p: PendingCommand, v: RespValue): void {
@@ -290,13 +422,34 @@ export class RedisSession implements TcpSession {
       if (head.command.argCount === 1 && count === 0) head.expect = 0;
       if (head.expect <= 0) {
         this.take();
-        this.emit(commandEntry(head, null));
+        this.emit(commandEntry(head, null, this.ctx, this.detail));
       }
       return;
     }
     // Sent on the server's own (a shard channel moved: sunsubscribe) or for a command not seen.
     this.emit(pushEntry(m, kind, this.ctx.server, this.ctx.client));
   }
+}
+
+/**
+ * The first `n` arguments of the command scanned (the name already made): a packed array, built as
+ * a literal for the usual few arguments (an array with holes, or one grown by push, costs more to
+ * make or to write as JSON).
+ */
+function argList(data: Uint8Array, scan: CommandScan, name: string, n: number): string[] {
+  switch (n) {
+    case 1:
+      return [name];
+    case 2:
+      return [name, argAt(data, scan, 1)];
+    case 3:
+      return [name, argAt(data, scan, 1), argAt(data, scan, 2)];
+    case 4:
+      return [name, argAt(data, scan, 1), argAt(data, scan, 2), argAt(data, scan, 3)];
+  }
+  const args = [name];
+  for (let i = 1; i < n; i++) args.push(argAt(data, scan, i));
+  return args;
 }
 
 /** An argument as text: bulk and simple strings as they are, numbers in decimal. */

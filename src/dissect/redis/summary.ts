@@ -3,12 +3,22 @@
  * OK / ERROR / NIL). Replies are shown compactly: their type, their value (strings cut, the first
  * elements of aggregates) and their element count.
  */
+import { type EntryFields, NO_DETAIL } from '../dissector.js';
 import type { Entry, EntryEndpoint } from '../entry.js';
 import type { Command } from './commands.js';
 import type { RespMessage, RespValue } from './resp.js';
 
-export type RedisEntry = Omit<Entry, 'type' | 'id' | 'connectionId' | 'src' | 'dst'> &
-  Partial<Pick<Entry, 'src' | 'dst'>>;
+/**
+ * What the session emits: a whole Entry for commands and orphan replies (the router sets its id
+ * and connection in place, SessionContext.emit), the fields with their own src and dst for pushes.
+ */
+export type RedisEntry = EntryFields | Entry;
+
+/** The connection's client and server, as a command's entry names them. */
+export interface Endpoints {
+  readonly client: EntryEndpoint;
+  readonly server: EntryEndpoint;
+}
 
 /** A command seen on the wire, waiting for its reply (or replies, for pub/sub confirmations). */
 export interface PendingCommand {
@@ -29,8 +39,15 @@ export interface PendingCommand {
 /** Confirmations kept per command (a SUBSCRIBE to thousands of channels is counted, not listed). */
 const MAX_KEPT_REPLIES = 32;
 
+/**
+ * `replies` of a command still waiting: shared, and replaced by the first reply's own array (most
+ * commands get one reply; an empty array per command, grown on its first push, costs more).
+ */
+export const NO_REPLIES: readonly RespMessage[] = Object.freeze([]);
+
 export function addReply(p: PendingCommand, m: RespMessage): void {
-  if (p.replies.length < MAX_KEPT_REPLIES) p.replies.push(m);
+  if (p.replies.length === 0) p.replies = [m];
+  else if (p.replies.length < MAX_KEPT_REPLIES) p.replies.push(m);
   p.received++;
   p.replyBytes += m.size;
   p.expect--;
@@ -77,6 +94,20 @@ function mapObject(v: RespValue): Record<string, unknown> {
 
 /** A top-level reply: `type`, `value`, and `count` / `length` / `code` / `format` where they apply. */
 export function renderReply(v: RespValue): Record<string, unknown> {
+  if (v.truncated !== true && v.attributes === undefined) {
+    // The common replies, built whole (the same keys in the same order as below).
+    switch (v.type) {
+      case 'simple':
+        return { type: v.type, value: v.text ?? '' };
+      case 'integer':
+        return { type: v.type, value: v.int ?? v.text ?? null };
+      case 'null':
+        return { type: v.type };
+      case 'bulk':
+        if (v.format === undefined) return { type: v.type, value: v.text ?? '', length: v.length ?? 0 };
+        break;
+    }
+  }
   const out: Record<string, unknown> = { type: v.type };
   switch (v.type) {
     case 'null':
@@ -106,11 +137,13 @@ export function renderReply(v: RespValue): Record<string, unknown> {
   if (v.truncated) out.truncated = true;
   if (v.attributes) out.attributes = renderValue(v.attributes);
   // Attributes may also describe an element (spec, "Attribute type": "*3 :1 :2 |1 +ttl :3600 :3").
-  const nested: Record<string, unknown> = {};
-  v.items?.forEach((item, i) => {
-    if (item.attributes) nested[String(i)] = renderValue(item.attributes);
-  });
-  if (Object.keys(nested).length > 0) out.elementAttributes = nested;
+  if (v.items) {
+    const nested: Record<string, unknown> = {};
+    v.items.forEach((item, i) => {
+      if (item.attributes) nested[String(i)] = renderValue(item.attributes);
+    });
+    if (Object.keys(nested).length > 0) out.elementAttributes = nested;
+  }
   return out;
 }
 
@@ -128,53 +161,88 @@ function requestFields(c: Command): Record<string, unknown> {
   return r;
 }
 
-/** The entry of a command and what answered it; `error` explains a missing or odd reply. */
-export function commandEntry(p: PendingCommand, error: string | null): RedisEntry {
+/**
+ * The entry of a command and what answered it; `error` explains a missing or odd reply. Without
+ * `detail` (SessionContext.detail), request and response are NO_DETAIL.
+ */
+export function commandEntry(p: PendingCommand, error: string | null, at: Endpoints, detail = true): Entry {
   const first = p.replies[0];
-  let response: Record<string, unknown> | null = null;
-  let status: string | null = null;
-  if (first) {
-    if (p.command.subscribe && p.replies.length > 0 && first.value.type !== 'error') {
-      // One confirmation per channel (spec, "Pub/Sub"): [kind, channel, subscription count].
+  if (!first) return entryOf(p, null, null, null, error, at, detail);
+  if (p.command.subscribe && first.value.type !== 'error') {
+    // One confirmation per channel (spec, "Pub/Sub"): [kind, channel, subscription count].
+    let response: Record<string, unknown> = NO_DETAIL;
+    if (detail) {
       const confirmations = p.replies.map((r) => renderValue(r.value));
       response = { type: first.value.type, count: p.received + Math.max(0, p.expect), confirmations };
       if (p.expect > 0) response.missing = p.expect;
-      const failed = p.replies.find((r) => replyStatus(r.value) === 'ERROR');
-      status = failed ? 'ERROR' : 'OK';
-    } else {
-      response = renderReply(first.value);
-      status = replyStatus(first.value);
     }
+    const failed = p.replies.find((r) => replyStatus(r.value) === 'ERROR');
+    return entryOf(p, first.ts, response, failed ? 'ERROR' : 'OK', error, at, detail);
   }
+  return answeredEntry(p, first.value, first.ts, error, at, detail);
+}
+
+/** The entry of a command answered by `v` (first byte at `ts`); its responseSize is p.replyBytes. */
+export function answeredEntry(
+  p: PendingCommand,
+  v: RespValue,
+  ts: number,
+  error: string | null,
+  at: Endpoints,
+  detail: boolean,
+): Entry {
+  return entryOf(p, ts, detail ? renderReply(v) : NO_DETAIL, replyStatus(v), error, at, detail);
+}
+
+function entryOf(
+  p: PendingCommand,
+  replyTs: number | null,
+  response: Record<string, unknown> | null,
+  status: string | null,
+  error: string | null,
+  at: Endpoints,
+  detail: boolean,
+): Entry {
+  // The keys in the order every entry is written (router.ts): id and connectionId set there.
   return {
+    type: 'entry',
+    id: '',
+    connectionId: 0,
     protocol: 'redis',
     timestamp: p.ts,
-    elapsedMs: first ? (first.ts - p.ts) / 1000 : null,
+    elapsedMs: replyTs === null ? null : (replyTs - p.ts) / 1000,
     method: p.command.name,
     path: p.command.key,
     status,
-    request: requestFields(p.command),
+    request: detail ? requestFields(p.command) : NO_DETAIL,
     response,
     requestSize: p.size,
     responseSize: p.replyBytes,
     error,
+    src: at.client,
+    dst: at.server,
   };
 }
 
 /** A reply whose command was not seen (capture started late, a gap, or a mismatch). */
-export function orphanEntry(m: RespMessage, error: string): RedisEntry {
+export function orphanEntry(m: RespMessage, error: string, at: Endpoints, detail = true): Entry {
   return {
+    type: 'entry',
+    id: '',
+    connectionId: 0,
     protocol: 'redis',
     timestamp: m.ts,
     elapsedMs: null,
     method: '',
     path: '',
     status: replyStatus(m.value),
-    request: {},
-    response: renderReply(m.value),
+    request: detail ? {} : NO_DETAIL,
+    response: detail ? renderReply(m.value) : NO_DETAIL,
     requestSize: 0,
     responseSize: m.size,
     error,
+    src: at.client,
+    dst: at.server,
   };
 }
 
