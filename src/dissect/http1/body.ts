@@ -3,6 +3,7 @@
  * at the end the kept bytes are decoded per Content-Encoding (RFC 9110 §8.4: gzip, deflate, br via
  * node:zlib) and shown as text or base64, capped again. Shared by HTTP/2 if it wants it.
  */
+import { isUtf8 } from 'node:buffer';
 import {
   brotliDecompressSync,
   constants,
@@ -11,6 +12,7 @@ import {
   inflateSync,
   type ZlibOptions,
 } from 'node:zlib';
+import { utf8At } from '../text.js';
 
 /** Raw (still encoded) body bytes kept per message. */
 export const BODY_KEEP_BYTES = 64 * 1024;
@@ -18,21 +20,47 @@ export const BODY_KEEP_BYTES = 64 * 1024;
 export const BODY_DISPLAY_BYTES = 64 * 1024;
 
 export class BodyCollector {
-  private parts: Uint8Array[] = [];
+  /** Made on the first part: most messages have no body. */
+  private parts: Uint8Array[] | null = null;
+  /** parts[volatileFrom..] are views of the caller's chunks, not copied yet (see `secure`). */
+  private volatileFrom = 0;
   private kept = 0;
   /** Content bytes seen (chunk framing removed, before content decoding), including lost ones. */
   size = 0;
   /** Bytes lost in gaps. */
   lost = 0;
 
-  add(chunk: Uint8Array): void {
+  /**
+   * Takes `chunk` (valid only during the caller's call) as a view, without copying it: most bodies
+   * are read, shown and dropped within the call that brought their last byte, and never need a
+   * copy. Returns true when this is the first uncopied part, so that the owner calls `secure`
+   * before the chunk goes (Http1Session.onData does).
+   */
+  add(chunk: Uint8Array): boolean {
     this.size += chunk.length;
     const room = BODY_KEEP_BYTES - this.kept;
-    if (room <= 0 || this.lost > 0 || chunk.length === 0) return;
-    // The chunk is a view into the capture buffer: copy what is kept.
-    const part = chunk.slice(0, room);
-    this.parts.push(part);
+    if (room <= 0 || this.lost > 0 || chunk.length === 0) return false;
+    const part = chunk.length <= room ? chunk : chunk.subarray(0, room);
+    if (!this.parts) this.parts = [];
+    const parts = this.parts;
+    const first = this.volatileFrom === parts.length;
+    parts.push(part);
     this.kept += part.length;
+    return first;
+  }
+
+  /** Copies the parts still viewing the caller's chunks: the body outlives the call. */
+  secure(): void {
+    const parts = this.parts;
+    if (!parts) return;
+    for (let i = this.volatileFrom; i < parts.length; i++) parts[i] = parts[i]!.slice();
+    this.volatileFrom = parts.length;
+  }
+
+  /** The body was shown: its bytes are no longer needed (nothing is left to secure either). */
+  release(): void {
+    this.parts = null;
+    this.volatileFrom = 0;
   }
 
   /** A hole: what follows cannot be decoded (nor shown as contiguous), only counted. */
@@ -46,10 +74,11 @@ export class BodyCollector {
   }
 
   bytes(): Uint8Array {
-    if (this.parts.length === 1) return this.parts[0]!;
+    const parts = this.parts ?? [];
+    if (parts.length === 1) return parts[0]!;
     const out = new Uint8Array(this.kept);
     let at = 0;
-    for (const p of this.parts) {
+    for (const p of parts) {
       out.set(p, at);
       at += p.length;
     }
@@ -87,10 +116,13 @@ export function displayBody(
   let truncated = collector.truncated;
   let decodeError: string | undefined;
   let decodedSize: number | undefined;
-  const codings = (encoding ?? '')
-    .split(',')
-    .map((c) => c.trim().toLowerCase())
-    .filter((c) => c && c !== 'identity');
+  const codings =
+    encoding === undefined
+      ? NO_CODINGS
+      : encoding
+          .split(',')
+          .map((c) => c.trim().toLowerCase())
+          .filter((c) => c && c !== 'identity');
   if (codings.length > 0) {
     const r = decodeCodings(data, codings, truncated);
     if (r.error) decodeError = r.error;
@@ -195,10 +227,32 @@ function zopts(max: number, prefix: boolean): ZlibOptions {
   return { maxOutputLength: max, finishFlush: prefix ? constants.Z_SYNC_FLUSH : constants.Z_FINISH };
 }
 
+/** No Content-Encoding (never written to). */
+const NO_CODINGS: string[] = [];
+
+/**
+ * What the Content-Type alone says: text, binary, or null (look at the bytes). Types repeat on every
+ * message, so the answers are kept, up to a bound.
+ */
+function textByType(contentType: string): boolean | null {
+  let known = typeVerdicts.get(contentType);
+  if (known === undefined) {
+    known = TEXTUAL.test(contentType.trim())
+      ? true
+      : /^(image|audio|video|font)\/|octet-stream|protobuf|grpc/i.test(contentType)
+        ? false
+        : null;
+    if (typeVerdicts.size < MAX_TYPE_VERDICTS) typeVerdicts.set(contentType, known);
+  }
+  return known;
+}
+
+const MAX_TYPE_VERDICTS = 1024;
+const typeVerdicts = new Map<string, boolean | null>();
+
 function isText(data: Uint8Array, contentType: string | undefined): boolean {
-  if (contentType && TEXTUAL.test(contentType.trim())) return true;
-  if (contentType && /^(image|audio|video|font)\/|octet-stream|protobuf|grpc/i.test(contentType))
-    return false;
+  const byType = contentType ? textByType(contentType) : null;
+  if (byType !== null) return byType;
   const n = Math.min(data.length, 1024);
   for (let i = 0; i < n; i++) {
     const b = data[i]!;
@@ -214,5 +268,8 @@ function isText(data: Uint8Array, contentType: string | undefined): boolean {
 
 /** UTF-8 text of `data`, leaving out a sequence cut at the end by a cap. */
 function utf8Prefix(data: Uint8Array): string {
+  // Valid UTF-8 has no cut sequence to leave out: every conforming decoder reads it the same, and
+  // utf8At does so without a decoder's set-up (it leaves a leading BOM to TextDecoder too).
+  if (isUtf8(data)) return utf8At(data, 0, data.length);
   return new TextDecoder('utf-8').decode(data, { stream: true });
 }

@@ -81,6 +81,13 @@ export class ExchangeQueue {
     return orphan;
   }
 
+  /** The exchange at the head of the queue if it is complete, removed; else undefined. */
+  takeNext(): Exchange | undefined {
+    const ex = this.items[0];
+    if (!ex || !(ex.reqDone && ex.respDone)) return undefined;
+    return this.items.shift();
+  }
+
   /** Complete exchanges at the head of the queue, removed in order. */
   takeReady(): Exchange[] {
     const out: Exchange[] = [];

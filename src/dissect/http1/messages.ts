@@ -29,40 +29,77 @@ export interface ResponseHead {
 
 export type MessageHead = RequestHead | ResponseHead;
 
+/**
+ * A field name in lower case, for comparisons (RFC 9110 §5.1: names are case-insensitive). Names
+ * repeat on every message (and come interned from the head parser), so the lower-case forms are
+ * kept, up to a bound, instead of being made again for every lookup.
+ */
+export function lowerName(name: string): string {
+  let lower = lowerNames.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowerNames.size < MAX_LOWER_NAMES) lowerNames.set(name, lower);
+  }
+  return lower;
+}
+
+const MAX_LOWER_NAMES = 4096;
+const lowerNames = new Map<string, string>();
+
+// Field names are tokens (ASCII, parser.ts), so a name and its lower case have the same length:
+// comparing lengths first skips most fields without a lookup.
+
 /** The first value of a header field, compared case-insensitively; undefined when absent. */
 export function header(headers: HeaderList, name: string): string | undefined {
   const lower = name.toLowerCase();
-  for (const [n, v] of headers) if (n.toLowerCase() === lower) return v;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h[0].length === lower.length && lowerName(h[0]) === lower) return h[1];
+  }
   return undefined;
 }
 
-/** Every value of a (list-valued) header field, split on commas and trimmed (RFC 9110 §5.6.1). */
-export function headerTokens(headers: HeaderList, name: string): string[] {
+/**
+ * Every value of a (list-valued) header field, split on commas and trimmed (RFC 9110 §5.6.1). The
+ * list is the caller's to read, not to change: without the field it is one shared empty list.
+ */
+export function headerTokens(headers: HeaderList, name: string): readonly string[] {
   const lower = name.toLowerCase();
-  const out: string[] = [];
-  for (const [n, v] of headers) {
-    if (n.toLowerCase() !== lower) continue;
-    for (const part of v.split(',')) {
+  let out: string[] | null = null;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    if (h[0].length !== lower.length || lowerName(h[0]) !== lower) continue;
+    out ??= [];
+    for (const part of h[1].split(',')) {
       const t = part.trim().toLowerCase();
       if (t) out.push(t);
     }
   }
-  return out;
+  return out ?? NO_TOKENS;
 }
+
+const NO_TOKENS: readonly string[] = Object.freeze([]);
 
 /** Headers as the entry shows them: one key per name as first seen, repeated fields joined by ", ". */
 export function headerRecord(headers: HeaderList): Record<string, string> {
   const out: Record<string, string> = {};
-  const keyOf = new Map<string, string>();
-  for (const [n, v] of headers) {
-    const lower = n.toLowerCase();
-    const key = keyOf.get(lower);
-    if (key === undefined) {
-      keyOf.set(lower, n);
-      out[n] = v;
-    } else {
-      out[key] = `${out[key]}, ${v}`;
+  const n = headers.length;
+  for (let i = 0; i < n; i++) {
+    const h = headers[i]!;
+    const name = h[0];
+    const value = h[1];
+    const lower = lowerName(name);
+    // The key is the first name with this lower case (a short list is searched, not mapped).
+    let key: string | undefined;
+    for (let j = 0; j < i; j++) {
+      const earlier = headers[j]![0];
+      if (earlier.length === name.length && lowerName(earlier) === lower) {
+        key = earlier;
+        break;
+      }
     }
+    if (key === undefined) out[name] = value;
+    else out[key] = `${out[key]}, ${value}`;
   }
   return out;
 }

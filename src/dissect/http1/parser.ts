@@ -6,6 +6,7 @@
  */
 import type { Direction } from '../../flows/stream.js';
 import { type HeaderList, KNOWN_METHODS, type MessageHead } from './messages.js';
+import { parsePlainHead } from './plain-head.js';
 
 /** A head longer than this is not HTTP we keep reading (servers cap it lower: nginx 8 KiB per line). */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -37,6 +38,17 @@ const utf8 = new TextDecoder('utf-8');
  * (RFC 9112 §2.2 lets a recipient accept that).
  */
 export function parseHead(buf: Uint8Array, dir: Direction, scanFrom = 0): HeadResult {
+  // Most heads are plain ASCII and whole in one segment (plain-head.ts reads them line by line);
+  // a head still arriving was tried once already (scanFrom > 0) and is read below.
+  if (scanFrom === 0) {
+    const plain = parsePlainHead(buf, buf.length, dir, MAX_HEADERS, MAX_HEAD_BYTES);
+    if (plain) return { kind: 'message', head: plain, consumed: plain.size };
+  }
+  return parseHeadText(buf, dir, scanFrom);
+}
+
+/** parseHead without the plain-head reader: any head, as text (and plain-head's reference in tests). */
+export function parseHeadText(buf: Uint8Array, dir: Direction, scanFrom = 0): HeadResult {
   let end = -1;
   let i = Math.max(0, scanFrom);
   for (;;) {
@@ -442,7 +454,7 @@ export class MessageReader {
           this.headStarted = true;
           this.msgTs = ts;
         }
-        const r = parseHead(buf.subarray(off), this.dir, this.scanFrom);
+        const r = parseHead(off === 0 ? buf : buf.subarray(off), this.dir, this.scanFrom);
         if (r.kind === 'need-more') {
           this.scanFrom = r.scanFrom;
           return -1;

@@ -7,13 +7,29 @@ import type { Direction } from '../../flows/stream.js';
 import type { SessionContext, TcpSession } from '../dissector.js';
 import type { UpgradedRequest } from '../http2/session.js';
 import type { WebSocketUpgrade } from '../websocket/session.js';
+import type { BodyCollector } from './body.js';
 import { type Exchange, ExchangeQueue, newExchange } from './matcher.js';
-import { type HeaderList, header, headerTokens, type RequestHead, type ResponseHead } from './messages.js';
+import {
+  type HeaderList,
+  header,
+  headerTokens,
+  lowerName,
+  type RequestHead,
+  type ResponseHead,
+} from './messages.js';
 import { type BodyFraming, MessageReader, type ReaderEvents } from './parser.js';
 import { buildEntry } from './summary.js';
 
 /** Interim (1xx) responses kept per exchange. */
 const MAX_INTERIM = 8;
+
+// Framings without a length, shared (the reader only reads them).
+const NONE: BodyFraming = { kind: 'none' };
+const CHUNKED: BodyFraming = { kind: 'chunked' };
+const CLOSE: BodyFraming = { kind: 'close' };
+const SWITCH: BodyFraming = { kind: 'switch' };
+/** No Upgrade asked for (Exchange.upgrade; never written to). */
+const NO_UPGRADE: string[] = [];
 
 export class Http1Session implements TcpSession {
   private readonly queue = new ExchangeQueue();
@@ -22,12 +38,18 @@ export class Http1Session implements TcpSession {
   private reqEx: Exchange | null = null;
   private respEx: Exchange | null = null;
   private respInterim = false;
+  /** Bodies holding views of the chunk being read: copied when the call ends (BodyCollector.add). */
+  private readonly volatile: BodyCollector[] = [];
   /** A request with Upgrade or CONNECT whose final response has not come: client bytes are held. */
   private waiting: Exchange | null = null;
   /** After a CONNECT's 2xx: bytes are a tunnel's; the first client bytes say whether it is TLS. */
   private tunnel: 'no' | 'open' | 'opaque' = 'no';
 
+  /** Entries get request and response (SessionContext.detail). */
+  private readonly detail: boolean;
+
   constructor(private readonly ctx: SessionContext) {
+    this.detail = ctx.detail !== false;
     this.readers = [new MessageReader(0, this.requestEvents()), new MessageReader(1, this.responseEvents())];
   }
 
@@ -42,6 +64,12 @@ export class Http1Session implements TcpSession {
       return;
     }
     this.readers[dir].feed(data, ts);
+    // Bodies whose exchange was emitted within the call were released; the rest outlive `data`.
+    const volatile = this.volatile;
+    if (volatile.length > 0) {
+      for (const body of volatile) body.secure();
+      volatile.length = 0;
+    }
   }
 
   onGap(dir: Direction, bytes: number, ts: number): void {
@@ -65,26 +93,33 @@ export class Http1Session implements TcpSession {
   }
 
   private emit(ex: Exchange): void {
+    const entry = buildEntry(ex, this.ctx, this.detail);
+    ex.reqBody.release();
+    ex.respBody.release();
     // The router returns the entry's id (SessionContext.emit is declared void for older callers).
-    const id = this.ctx.emit(buildEntry(ex)) as unknown;
+    const id = this.ctx.emit(entry) as unknown;
     if (typeof id === 'string') ex.entryId = id;
   }
 
+  private bodyData(body: BodyCollector | undefined, chunk: Uint8Array): void {
+    if (body?.add(chunk)) this.volatile.push(body);
+  }
+
   private flush(): void {
-    for (const ex of this.queue.takeReady()) this.emit(ex);
+    for (let ex = this.queue.takeNext(); ex; ex = this.queue.takeNext()) this.emit(ex);
   }
 
   private requestEvents(): ReaderEvents {
     return {
       onHead: (head, ts) => {
-        if (head.kind !== 'request') return { kind: 'none' };
+        if (head.kind !== 'request') return NONE;
         const ex = newExchange(head, ts, upgradeOf(head));
         const evicted = this.queue.push(ex);
         if (evicted) this.emit(evicted);
         this.reqEx = ex;
         return this.requestFraming(head);
       },
-      onBody: (chunk) => this.reqEx?.reqBody.add(chunk),
+      onBody: (chunk) => this.bodyData(this.reqEx?.reqBody, chunk),
       onBodyGap: (bytes) => {
         if (!this.reqEx) return;
         this.reqEx.reqBody.gap(bytes);
@@ -119,14 +154,14 @@ export class Http1Session implements TcpSession {
   private responseEvents(): ReaderEvents {
     return {
       onHead: (head, ts) => {
-        if (head.kind !== 'response') return { kind: 'none' };
+        if (head.kind !== 'response') return NONE;
         const ex = this.queue.answerFor(ts);
         this.respEx = ex;
         if (head.status >= 100 && head.status < 200 && head.status !== 101) {
           // RFC 9110 §15.2: interim responses precede the final one; they have no body.
           if (ex.interim.length < MAX_INTERIM) ex.interim.push(head);
           this.respInterim = true;
-          return { kind: 'none' };
+          return NONE;
         }
         this.respInterim = false;
         ex.resp = head;
@@ -145,7 +180,10 @@ export class Http1Session implements TcpSession {
         }
         return framing;
       },
-      onBody: (chunk) => this.respEx?.respBody.add(chunk),
+      // Without detail a response body is never shown (a request's may still be GraphQL).
+      onBody: (chunk) => {
+        if (this.detail) this.bodyData(this.respEx?.respBody, chunk);
+      },
       onBodyGap: (bytes) => {
         if (!this.respEx) return;
         this.respEx.respBody.gap(bytes);
@@ -179,34 +217,33 @@ export class Http1Session implements TcpSession {
   private requestFraming(head: RequestHead): BodyFraming {
     const te = headerTokens(head.headers, 'transfer-encoding');
     if (te.length > 0) {
-      if (te[te.length - 1] === 'chunked') return { kind: 'chunked' };
+      if (te[te.length - 1] === 'chunked') return CHUNKED;
       // Rule 4: a request whose final coding is not chunked cannot be framed; the server closes.
       this.ctx.parseError('http1 request: RFC 9112 §6.3: Transfer-Encoding without final chunked');
-      return { kind: 'close' };
+      return CLOSE;
     }
     const cl = contentLength(head.headers);
     if (cl === 'invalid') {
       this.ctx.parseError('http1 request: RFC 9112 §6.3: invalid Content-Length');
-      return { kind: 'close' };
+      return CLOSE;
     }
-    return cl === null ? { kind: 'none' } : { kind: 'length', length: cl };
+    return cl === null ? NONE : { kind: 'length', length: cl };
   }
 
   /** RFC 9112 §6.3 rules 1-8 for responses; the request's method matters (HEAD, CONNECT). */
   private responseFraming(ex: Exchange, head: ResponseHead): BodyFraming {
     const method = ex.req?.method;
-    if (head.status === 101) return { kind: 'switch' };
-    if (method === 'CONNECT' && head.status >= 200 && head.status < 300) return { kind: 'switch' };
-    if (method === 'HEAD' || head.status === 204 || head.status === 304 || head.status < 200)
-      return { kind: 'none' };
+    if (head.status === 101) return SWITCH;
+    if (method === 'CONNECT' && head.status >= 200 && head.status < 300) return SWITCH;
+    if (method === 'HEAD' || head.status === 204 || head.status === 304 || head.status < 200) return NONE;
     const te = headerTokens(head.headers, 'transfer-encoding');
-    if (te.length > 0) return te[te.length - 1] === 'chunked' ? { kind: 'chunked' } : { kind: 'close' };
+    if (te.length > 0) return te[te.length - 1] === 'chunked' ? CHUNKED : CLOSE;
     const cl = contentLength(head.headers);
     if (cl === 'invalid') {
       this.ctx.parseError('http1 response: RFC 9112 §6.3: invalid Content-Length');
-      return { kind: 'close' };
+      return CLOSE;
     }
-    return cl === null ? { kind: 'close' } : { kind: 'length', length: cl };
+    return cl === null ? CLOSE : { kind: 'length', length: cl };
   }
 
   /** After a 101 or a CONNECT's 2xx: the rest of the connection is another protocol's. */
@@ -275,7 +312,7 @@ function acceptsUpgradedRequest(s: TcpSession): s is H2cSession {
 /** What a request asks to switch to: Upgrade tokens when Connection lists "upgrade", or CONNECT. */
 function upgradeOf(head: RequestHead): string[] {
   if (head.method === 'CONNECT') return ['connect'];
-  if (!headerTokens(head.headers, 'connection').includes('upgrade')) return [];
+  if (!headerTokens(head.headers, 'connection').includes('upgrade')) return NO_UPGRADE;
   return headerTokens(head.headers, 'upgrade').map((t) => t.split('/')[0]!);
 }
 
@@ -285,15 +322,36 @@ function upgradeOf(head: RequestHead): string[] {
  */
 function contentLength(headers: HeaderList): number | null | 'invalid' {
   let value: number | null = null;
-  for (const [n, v] of headers) {
-    if (n.length !== 14 || n.toLowerCase() !== 'content-length') continue;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i]!;
+    const n = h[0];
+    if (n.length !== 14 || lowerName(n) !== 'content-length') continue;
+    const v = h[1];
+    if (!v.includes(',')) {
+      // The usual single value (parsed as the loop below would).
+      const x = digits(v.trim());
+      if (x < 0 || (value !== null && value !== x)) return 'invalid';
+      value = x;
+      continue;
+    }
     for (const part of v.split(',')) {
-      const t = part.trim();
-      if (!/^\d{1,15}$/.test(t)) return 'invalid';
-      const x = Number(t);
-      if (value !== null && value !== x) return 'invalid';
+      const x = digits(part.trim());
+      if (x < 0 || (value !== null && value !== x)) return 'invalid';
       value = x;
     }
   }
   return value;
+}
+
+/** 1 to 15 ASCII digits as a number (exact below 2^53), else -1. */
+function digits(t: string): number {
+  const len = t.length;
+  if (len === 0 || len > 15) return -1;
+  let x = 0;
+  for (let i = 0; i < len; i++) {
+    const d = t.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    x = x * 10 + d;
+  }
+  return x;
 }

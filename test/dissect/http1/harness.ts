@@ -38,7 +38,8 @@ export class FakeContext implements SessionContext {
 
   emit(e: Parameters<SessionContext['emit']>[0]): string {
     const id = `1-${++this.seq}`;
-    this.entries.push({ id, ...e, src: e.src ?? this.client, dst: e.dst ?? this.server });
+    // A whole entry (SessionContext.emit) comes with an empty id, which the router sets: so here.
+    this.entries.push({ ...e, id, src: e.src ?? this.client, dst: e.dst ?? this.server });
     return id;
   }
 
