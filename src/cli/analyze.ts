@@ -94,6 +94,8 @@ export interface AnalyzeOptions {
   /** gRPC messages decoded with field names (--proto). */
   grpcSchema?: GrpcSchema;
   onEntry?: (entry: Entry) => void;
+  /** False: onEntry reads no request/response (Pipeline DissectOptions.detail). */
+  detail?: boolean;
 }
 
 export interface AnalyzeResult {
@@ -121,6 +123,7 @@ export async function analyzeFiles(
       ? null
       : {
           onEntry,
+          ...(options.detail === false ? { detail: false } : {}),
           ...(options.decodeAs ? { decodeAs: options.decodeAs } : {}),
           ...(options.grpcSchema ? { grpcSchema: options.grpcSchema } : {}),
         },
@@ -393,7 +396,13 @@ export async function runAnalyze(argv: string[]): Promise<number> {
   const grpcSchema = await protoSchema(args.proto);
   const { summary, failed } = await analyzeFiles(
     args.files,
-    { ...args.options, ...(grpcSchema ? { grpcSchema } : {}), onEntry, pace: out.pace },
+    {
+      ...args.options,
+      ...(grpcSchema ? { grpcSchema } : {}),
+      onEntry,
+      pace: out.pace,
+      detail: streaming || args.format === 'json',
+    },
     onConnection,
   );
   if (!streaming) await naming.finish(entries, records);

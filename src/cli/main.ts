@@ -1,9 +1,4 @@
 /** The podwire command line: one binary, one subcommand per mode (DESIGN.md, Modes). */
-import { AGENT_USAGE, runAgent } from './agent.js';
-import { ANALYZE_USAGE, runAnalyze } from './analyze.js';
-import { HUB_USAGE, runHub } from './hub.js';
-import { runSnapshot, SNAPSHOT_USAGE } from './snapshot.js';
-import { runStart, START_USAGE } from './start.js';
 import { UsageError } from './usage-error.js';
 
 const USAGE = `usage: podwire <command> [options]
@@ -17,12 +12,36 @@ commands:
 
 Run 'podwire <command> --help' for a command's options.`;
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; usage: string }> = {
-  analyze: { run: runAnalyze, usage: ANALYZE_USAGE },
-  snapshot: { run: runSnapshot, usage: SNAPSHOT_USAGE },
-  agent: { run: runAgent, usage: AGENT_USAGE },
-  hub: { run: runHub, usage: HUB_USAGE },
-  start: { run: runStart, usage: START_USAGE },
+interface Command {
+  run: (argv: string[]) => Promise<number>;
+  usage: string;
+}
+
+/**
+ * Each command's module is loaded only when it runs: the hub's web framework, store and metrics
+ * cost ~0.5 s to import, which `analyze` on a small file should not pay.
+ */
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  analyze: async () => {
+    const m = await import('./analyze.js');
+    return { run: m.runAnalyze, usage: m.ANALYZE_USAGE };
+  },
+  snapshot: async () => {
+    const m = await import('./snapshot.js');
+    return { run: m.runSnapshot, usage: m.SNAPSHOT_USAGE };
+  },
+  agent: async () => {
+    const m = await import('./agent.js');
+    return { run: m.runAgent, usage: m.AGENT_USAGE };
+  },
+  hub: async () => {
+    const m = await import('./hub.js');
+    return { run: m.runHub, usage: m.HUB_USAGE };
+  },
+  start: async () => {
+    const m = await import('./start.js');
+    return { run: m.runStart, usage: m.START_USAGE };
+  },
 };
 
 export async function main(argv: string[]): Promise<number> {
@@ -31,11 +50,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return name ? 0 : 2;
   }
-  const cmd = COMMANDS[name];
-  if (!cmd) {
+  const load = COMMANDS[name];
+  if (!load) {
     process.stderr.write(`podwire: unknown command '${name}'\n\n${USAGE}\n`);
     return 2;
   }
+  const cmd = await load();
   try {
     return await cmd.run(rest);
   } catch (err) {
