@@ -6,9 +6,12 @@
  * Half way the hub is killed with SIGKILL and started again on the same port; the agents keep
  * producing meanwhile (into memory, then their disk spool), reconnect and replay what was not
  * acknowledged. At the end the store is read back: every entry an agent saw acknowledged must be
- * there exactly once. Prints entries/s and the hub's peak RSS (VmHWM, per hub process).
+ * there exactly once. Prints entries/s, the hub's peak RSS (VmHWM, per hub process), CPU per entry
+ * on each side (the hub's split into store.ingest and the rest: transport, redaction, metrics...),
+ * and how long the hub's event loop was held at worst (a turn: one batch parsed and stored).
  *
  *   node bench/hub-load.mjs [--agents 4] [--seconds 20] [--kill-at 0.5] [--down-ms 1000] [--json]
+ *                           [--kind hub|store] [--profile DIR]
  *
  * Needs a build (`npx tsc -p tsconfig.json`). `--kind hub` (the default) runs podwire's hub
  * (src/hub: redaction, naming, metrics, live feed, the SQLite store); `--kind store` the agent
@@ -20,8 +23,9 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -50,6 +54,7 @@ const { positionals, values: args } = parseArgs({
     templates: { type: 'string' },
     spool: { type: 'string' },
     json: { type: 'boolean', default: false },
+    profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
   },
 });
@@ -61,14 +66,36 @@ else await runMain();
 
 // --- the hub process -----------------------------------------------------------------------------
 
+/** CPU time of this process so far, ms (user and system). */
+function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 async function runHub() {
   const kind = args.kind ?? 'hub';
   const log = (m) => process.stderr.write(`hub: ${m}\n`);
   let port = Number(args.port);
   let close;
+  // CPU spent in store.ingest (the rest of the hub's CPU is the transport, redaction, naming,
+  // metrics, the live feed, and the kernel's TCP), and the entries it was given.
+  const ingest = { cpuMs: 0, entries: 0 };
+  const timed = (store) => {
+    const ingestOf = store.ingest.bind(store);
+    store.ingest = (...a) => {
+      const t = cpuMs();
+      try {
+        return ingestOf(...a);
+      } finally {
+        ingest.cpuMs += cpuMs() - t;
+        ingest.entries += a[1].length;
+      }
+    };
+  };
   if (kind === 'hub') {
     const { Hub } = await import(pathToFileURL(join(DIST, 'src', 'hub', 'hub.js')).href);
     const hub = await Hub.start({ store: { path: args.store }, host: '127.0.0.1', port, log });
+    timed(hub.store);
     close = () => hub.close();
     port = Number(new URL(hub.url()).port);
   } else if (kind === 'store') {
@@ -79,6 +106,7 @@ async function runHub() {
     );
     const { Store } = await import(pathToFileURL(join(DIST, 'src', 'store', 'index.js')).href);
     const store = Store.open({ path: args.store });
+    timed(store);
     const app = Fastify({ logger: false });
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 << 20 } });
     registerAgentStream(app, { target: store, log });
@@ -89,8 +117,27 @@ async function runHub() {
       store.close();
     };
   } else throw new Error(`--kind is hub or store, not '${kind}'`);
+  // The event loop's delays (ms): how long a turn (a batch parsed and stored) held it, plus the
+  // time the OS gave the cores to the agents. Reported often: this process is killed with SIGKILL.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const started = cpuMs();
+  const report = () =>
+    process.stdout.write(
+      `${JSON.stringify({
+        event: 'cpu',
+        cpuMs: cpuMs() - started,
+        ingestCpuMs: ingest.cpuMs,
+        ingestEntries: ingest.entries,
+        loopP50Ms: delay.percentile(50) / 1e6,
+        loopP99Ms: delay.percentile(99) / 1e6,
+        loopMaxMs: delay.max / 1e6,
+      })}\n`,
+    );
+  setInterval(report, 200).unref();
   process.stdout.write(`${JSON.stringify({ event: 'listening', port, kind })}\n`);
   process.on('SIGTERM', async () => {
+    report();
     await close();
     process.exit(0);
   });
@@ -144,12 +191,14 @@ async function runAgent() {
     }
   };
   const started = Date.now();
+  const cpuStarted = cpuMs();
   const end = started + seconds * 1000;
   // Connected: produce while the queue in memory has room and nothing waits in the spool, i.e. as
   // fast as acks come back (the window) and no faster. Not connected: the traffic a real agent sees
   // does not stop, so go on at the rate acks came at before (--down-rate: that many entries/s
-  // instead), into memory, then the spool. Idle steps sleep a millisecond instead of spinning:
-  // the hub shares the cores.
+  // instead), into memory, then the spool. A full queue is looked at again 10 ms later (it holds
+  // 24 MiB, thousands of entries): waking every millisecond cost the agents as much CPU as the
+  // stream itself, on cores the hub shares.
   const room = Number(args['max-memory']) * 0.75;
   const fixedRate = args['down-rate'] === 'same' ? null : Number(args['down-rate']);
   let rate = 0;
@@ -176,7 +225,7 @@ async function runAgent() {
         if (s.spooledBytes === 0 && s.memoryBytes < room) {
           produce(200);
           setImmediate(step);
-        } else setTimeout(step, 1);
+        } else setTimeout(step, 10);
       } else {
         // Acks count connection records too: one per five entries.
         owed += ((now - lastDown) * (fixedRate ?? (rate * 5) / 6)) / 1000;
@@ -192,6 +241,15 @@ async function runAgent() {
   clearInterval(progress);
   const generatedMs = Date.now() - started;
   const { unacked } = await client.close(300_000);
+  const cpu = cpuMs() - cpuStarted;
+  // What making the records costs (copying a template), apart from handing them over.
+  const g = cpuMs();
+  let sink = 0;
+  for (let i = 0; i < n; i++) {
+    sink += entry(i).connectionId;
+    if (i % 5 === 0) sink += connection(i).id;
+  }
+  const generateCpuMs = cpuMs() - g + (sink < 0 ? 1 : 0);
   const s = client.status();
   process.stdout.write(
     `${JSON.stringify({
@@ -208,6 +266,8 @@ async function runAgent() {
       peakMemoryBytes: peakMemory,
       generatedMs,
       ackedMs: Date.now() - started,
+      cpuMs: cpu,
+      generateCpuMs,
     })}\n`,
   );
 }
@@ -283,22 +343,50 @@ function peakRss(pid) {
 function startHub(store, port, quiet, kind) {
   const child = spawn(
     process.execPath,
-    [SELF, 'hub', '--kind', kind, '--store', store, '--port', String(port)],
+    [...profiling(), SELF, 'hub', '--kind', kind, '--store', store, '--port', String(port)],
     {
       stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'],
     },
   );
-  const ready = new Promise((resolve, reject) => {
+  const hub = { child, peak: 0, ready: null, cpu: null };
+  hub.ready = new Promise((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`the hub exited (${code}) before listening`)));
     lines(child, (m) => {
       if (m.event === 'listening') resolve(m);
+      else if (m.event === 'cpu') hub.cpu = m;
     });
   });
-  const hub = { child, peak: 0, ready };
   hub.timer = setInterval(() => {
     hub.peak = Math.max(hub.peak, peakRss(child.pid));
   }, 100);
   return hub;
+}
+
+/** `--profile DIR`: every child writes a V8 CPU profile there (the killed hub cannot). */
+function profiling() {
+  return args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+}
+
+function round1(x) {
+  return Math.round(x * 10) / 10;
+}
+
+/** µs of CPU per entry on each side; the hub's split into store.ingest and the rest. */
+function cpuSummary(hubs, results) {
+  const hubMs = hubs.reduce((n, h) => n + (h.cpu?.cpuMs ?? 0), 0);
+  const ingestMs = hubs.reduce((n, h) => n + (h.cpu?.ingestCpuMs ?? 0), 0);
+  const hubEntries = hubs.reduce((n, h) => n + (h.cpu?.ingestEntries ?? 0), 0);
+  const agentEntries = results.reduce((n, r) => n + r.entries, 0);
+  const agentMs = results.reduce((n, r) => n + r.cpuMs - r.generateCpuMs, 0);
+  const generateMs = results.reduce((n, r) => n + r.generateCpuMs, 0);
+  const us = (ms, n) => (n ? round1((ms * 1000) / n) : 0);
+  return {
+    hubUsPerEntry: us(hubMs, hubEntries),
+    hubIngestUsPerEntry: us(ingestMs, hubEntries),
+    hubOtherUsPerEntry: us(hubMs - ingestMs, hubEntries),
+    agentUsPerEntry: us(agentMs, agentEntries),
+    agentGenerateUsPerEntry: us(generateMs, agentEntries),
+  };
 }
 
 /** Reads the store back: how many times each agent entry id (the store's `localId`) is stored. */
@@ -353,6 +441,7 @@ async function runMain() {
       const child = spawn(
         process.execPath,
         [
+          ...profiling(),
           SELF,
           'agent',
           '--url',
@@ -443,6 +532,13 @@ async function runMain() {
         tpl.entries.reduce((n, e) => n + JSON.stringify(e).length, 0) / tpl.entries.length,
       ),
       hubPeakRssBytes: hubs.map((h) => h.peak),
+      cpu: cpuSummary(hubs, results),
+      hubEventLoopMs: hubs.map((h) => ({
+        p50: round1(h.cpu?.loopP50Ms ?? 0),
+        p99: round1(h.cpu?.loopP99Ms ?? 0),
+        max: round1(h.cpu?.loopMaxMs ?? 0),
+      })),
+      loadAverage: loadavg().map(round1),
       perAgent: results,
       problems,
       ok: problems.length === 0,
@@ -464,6 +560,16 @@ async function runMain() {
       );
       say(
         `  hub peak RSS: ${hubs.map((h) => `${(h.peak / 1e6).toFixed(0)} MB`).join(' before the kill, ')} after the restart`,
+      );
+      const c = summary.cpu;
+      say(
+        `  CPU per entry (its share of connection records included): hub ${c.hubUsPerEntry} µs ` +
+          `(store.ingest ${c.hubIngestUsPerEntry} µs, the rest ${c.hubOtherUsPerEntry} µs), ` +
+          `agents ${c.agentUsPerEntry} µs (+ ${c.agentGenerateUsPerEntry} µs making the copies)`,
+      );
+      say(
+        `  hub event loop delay (p50/p99/max ms): ${summary.hubEventLoopMs.map((l) => `${l.p50}/${l.p99}/${l.max}`).join(' before the kill, ')} after; ` +
+          `load average ${summary.loadAverage.join(' ')}`,
       );
       for (const p of problems.slice(0, 20)) say(`  PROBLEM: ${p}`);
     }

@@ -7,8 +7,15 @@
  * Many agents at once; one session per agent id: a newer connection with the same id wins (an
  * agent restarted before its old socket was seen dead), the older is closed, and the newer is
  * welcomed only after the older's last batch is stored, so its watermark is current.
+ *
+ * Storing is synchronous (better-sqlite3) and a 1 MiB batch takes milliseconds to parse and store,
+ * so messages are not handled as they arrive: each session queues its raw messages, and one
+ * scheduler (Turns) handles them round robin, one message per session at a time, giving the event
+ * loop back between turns. Agents share the hub evenly whatever the size of their batches, and
+ * sockets, pings and API requests are served in between.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Entry } from '../dissect/entry.js';
@@ -19,11 +26,10 @@ import {
   CLOSE,
   closeReason,
   type HelloMessage,
-  messageText,
   PROTOCOL_VERSION,
   parseAgentMessage,
 } from './protocol.js';
-import { checkRecords } from './records.js';
+import { type CheckedRecords, checkRecords } from './records.js';
 
 /** Where the hub's agent stream stores what arrives (the hub's Store, src/store). */
 export interface IngestTarget {
@@ -55,9 +61,17 @@ export interface AgentStreamOptions {
   helloTimeoutMs?: number;
   /**
    * Batches received and not yet handled, per agent, past which the socket stops being read (TCP
-   * backpressure). An agent keeps its window below it (HubClient's default window is 8).
+   * backpressure), until they are down to a quarter. An agent keeps its window below it
+   * (HubClient's default window is 8). Default 32.
    */
   maxQueuedBatches?: number;
+  /** The same in bytes of messages waiting (default 32 MiB: a window of 8 batches of 1 MiB is 8 MiB). */
+  maxQueuedBytes?: number;
+  /**
+   * How long one turn of the scheduler may go on handling messages before it gives the event loop
+   * back (default 10 ms). A turn handles at least one message, so a large batch is one turn.
+   */
+  turnMs?: number;
 }
 
 export interface AgentConnectionStatus {
@@ -105,20 +119,70 @@ interface Shared {
   options: AgentStreamOptions;
   /** Sessions past hello, by agent id. */
   byAgent: Map<string, AgentSession>;
+  turns: Turns;
   log: (message: string) => void;
 }
+
+/**
+ * Handles the sessions' queued messages round robin: one message of a session, then the next
+ * session with something queued; after turnMs (or when nothing is queued) it yields with
+ * setImmediate, so that I/O and timers run between turns.
+ */
+class Turns {
+  private readonly ready: AgentSession[] = [];
+  private head = 0;
+  private scheduled = false;
+
+  constructor(private readonly turnMs: number) {}
+
+  /** The session has a message to handle (it is not queued here already, nor busy). */
+  wake(s: AgentSession): void {
+    this.ready.push(s);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+  }
+
+  private readonly run = (): void => {
+    this.scheduled = false;
+    const until = performance.now() + this.turnMs;
+    do {
+      const s = this.ready[this.head++];
+      if (!s) break;
+      s.step();
+    } while (performance.now() < until);
+    if (this.head > 1024 || this.head >= this.ready.length) {
+      this.ready.splice(0, this.head);
+      this.head = 0;
+    }
+    if (this.head < this.ready.length && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.run);
+    }
+  };
+}
+
+const EMPTY = Buffer.alloc(0);
 
 class AgentSession {
   state: 'hello' | 'ready' | 'closed' = 'hello';
   alive = true;
   readonly status: AgentConnectionStatus;
-  /** Every message is handled after the previous one (acks are cumulative, protocol.ts). */
-  chain: Promise<void> = Promise.resolve();
-  private queued = 0;
+  /** Messages received and not yet handled, oldest first (from `head`), and their bytes. */
+  private readonly inbox: Buffer[] = [];
+  private head = 0;
+  private inboxBytes = 0;
+  /** In the scheduler's queue. */
+  private waiting = false;
+  /** A message being handled that awaits the target (an asynchronous ingest); null when none. */
+  current: Promise<void> | null = null;
   /** The socket is not read (too many batches waiting): pongs wait too, so no heartbeat verdict. */
   paused = false;
   private lastSeq = 0;
   private readonly helloTimer: NodeJS.Timeout;
+  private readonly maxQueued: number;
+  private readonly maxQueuedBytes: number;
 
   constructor(
     readonly socket: WebSocket,
@@ -140,6 +204,8 @@ class AgentSession {
       lastProblem: null,
       lastBatchAt: null,
     };
+    this.maxQueued = shared.options.maxQueuedBatches ?? 32;
+    this.maxQueuedBytes = shared.options.maxQueuedBytes ?? 32 << 20;
     const helloMs = shared.options.helloTimeoutMs ?? 10_000;
     this.helloTimer = setTimeout(() => {
       if (this.state === 'hello') this.close(CLOSE.helloTimeout, `no hello within ${helloMs} ms`);
@@ -154,34 +220,81 @@ class AgentSession {
     socket.on('error', (err: Error) => this.shared.log(`agent stream from ${remote}: ${err.message}`));
   }
 
+  /** Queues a message as it came (decoded and parsed only in its turn). */
   private receive(data: Buffer | ArrayBuffer | Buffer[]): void {
     this.alive = true;
     if (this.state === 'closed') return;
-    const text = messageText(data);
-    const limit = this.shared.options.maxQueuedBatches ?? 32;
-    if (++this.queued >= limit && !this.paused) {
+    const raw = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    this.inbox.push(raw);
+    this.inboxBytes += raw.length;
+    if (
+      !this.paused &&
+      (this.inbox.length - this.head >= this.maxQueued || this.inboxBytes >= this.maxQueuedBytes)
+    ) {
       this.paused = true;
       this.socket.pause();
     }
-    this.chain = this.chain
-      .then(() => this.handle(text))
-      .catch((err: unknown) => {
-        // Only the target (ingest, watermark) throws here: nothing was stored, nothing is acknowledged.
-        const msg = (err as Error).message ?? String(err);
-        this.shared.log(`agent ${this.status.agent}: cannot store a batch: ${msg}`);
-        this.close(CLOSE.internalError, `cannot store the batch: ${msg}`);
-      })
-      .then(() => {
-        if (--this.queued <= limit / 4 && this.paused) {
-          this.paused = false;
-          this.socket.resume();
-        }
-      });
+    this.ready();
   }
 
-  private handle(text: string): void | Promise<void> {
+  /** Asks for a turn when a message waits and none is being handled. */
+  private ready(): void {
+    if (this.waiting || this.current || this.head >= this.inbox.length || this.state === 'closed') return;
+    this.waiting = true;
+    this.shared.turns.wake(this);
+  }
+
+  /** The scheduler's turn: handles the oldest queued message. */
+  step(): void {
+    this.waiting = false;
     if (this.state === 'closed') return;
-    const m = parseAgentMessage(text);
+    const raw = this.inbox[this.head];
+    if (!raw) return;
+    this.inbox[this.head++] = EMPTY;
+    this.inboxBytes -= raw.length;
+    if (this.head > 64 && this.head * 2 > this.inbox.length) {
+      this.inbox.splice(0, this.head);
+      this.head = 0;
+    }
+    let pending: void | Promise<void>;
+    try {
+      pending = this.handle(raw);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (pending) {
+      this.current = pending
+        .catch((err: unknown) => this.failed(err))
+        .finally(() => {
+          this.current = null;
+          this.done();
+        });
+      return;
+    }
+    this.done();
+  }
+
+  /** After a message: reads the socket again once the queue is down to a quarter, and asks for the next turn. */
+  private done(): void {
+    const queued = this.inbox.length - this.head;
+    if (this.paused && queued <= this.maxQueued / 4 && this.inboxBytes <= this.maxQueuedBytes / 4) {
+      this.paused = false;
+      this.socket.resume();
+    }
+    this.ready();
+  }
+
+  /** Only the target (ingest, watermark) throws: nothing was stored, nothing is acknowledged. */
+  private failed(err: unknown): void {
+    const msg = (err as Error)?.message ?? String(err);
+    this.shared.log(`agent ${this.status.agent}: cannot store a batch: ${msg}`);
+    this.close(CLOSE.internalError, `cannot store the batch: ${msg}`);
+  }
+
+  private handle(raw: Buffer): void | Promise<void> {
+    // Our agents send ASCII (batch.ts), which decodes and parses fastest; any UTF-8 is read right.
+    const m = parseAgentMessage(raw.toString());
     if ('error' in m) {
       this.close(CLOSE.protocolError, m.error);
       return;
@@ -190,7 +303,7 @@ class AgentSession {
     return this.batch(m);
   }
 
-  private async hello(m: HelloMessage): Promise<void> {
+  private hello(m: HelloMessage): void | Promise<void> {
     if (this.state !== 'hello') {
       this.close(CLOSE.protocolError, 'hello sent twice');
       return;
@@ -227,20 +340,24 @@ class AgentSession {
       );
       older.close(CLOSE.replaced, `replaced by a newer connection of agent ${m.agent}`);
       // Its batch being stored, if any, finishes first: the welcome's watermark must include it.
-      await older.chain;
+      if (older.current) return older.current.then(() => this.welcome(m));
     }
+    this.welcome(m);
+  }
+
+  private welcome(m: HelloMessage): void {
     if (this.gone) return; // closed (replaced again, or gone) while the older one finished
     this.status.watermark = this.shared.options.target.watermark(m.agent);
     this.state = 'ready';
     this.socket.send(
       JSON.stringify({ type: 'welcome', version: PROTOCOL_VERSION, watermark: this.status.watermark }),
     );
-    log(
+    this.shared.log(
       `agent ${m.agent} (node ${m.node}) connected from ${this.status.remote}; stored up to seq ${this.status.watermark}`,
     );
   }
 
-  private async batch(m: BatchMessage): Promise<void> {
+  private batch(m: BatchMessage): void | Promise<void> {
     if (this.state !== 'ready') {
       this.close(CLOSE.protocolError, 'batch before hello');
       return;
@@ -272,8 +389,13 @@ class AgentSession {
       checked.entries,
       checked.connections,
     );
-    const stored = typeof result === 'boolean' ? result : await result;
-    s.watermark = m.seq;
+    if (typeof result === 'boolean') this.stored(m.seq, checked, result);
+    else return result.then((stored) => this.stored(m.seq, checked, stored));
+  }
+
+  private stored(seq: number, checked: CheckedRecords, stored: boolean): void {
+    const s = this.status;
+    s.watermark = seq;
     if (stored) {
       s.batches++;
       s.entries += checked.entries.length;
@@ -286,7 +408,7 @@ class AgentSession {
       }
     } else s.replays++;
     if (this.gone) return;
-    this.ack(m.seq);
+    this.ack(seq);
   }
 
   /** A getter, so that TypeScript does not narrow `state` across an await. */
@@ -320,6 +442,10 @@ class AgentSession {
 
   private forget(): void {
     clearTimeout(this.helloTimer);
+    // What was queued is not handled any more (step checks the state): let it go now.
+    this.inbox.length = 0;
+    this.head = 0;
+    this.inboxBytes = 0;
     if (this.paused) {
       this.paused = false;
       this.socket.resume();
@@ -337,7 +463,7 @@ export function registerAgentStream(app: FastifyInstance, options: AgentStreamOp
   if (!app.hasDecorator('websocketServer'))
     throw new Error('registerAgentStream needs @fastify/websocket registered on the app first');
   const log = options.log ?? (() => {});
-  const shared: Shared = { options, byAgent: new Map(), log };
+  const shared: Shared = { options, byAgent: new Map(), turns: new Turns(options.turnMs ?? 10), log };
   const sessions = new Set<AgentSession>();
   app.get(AGENT_STREAM_PATH, { websocket: true }, (socket, req) => {
     const s = new AgentSession(

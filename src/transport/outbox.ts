@@ -14,7 +14,7 @@
  * everything unacknowledged is sent again from the head; welcome(watermark) first releases what the
  * hub already stored (the ack was lost with the connection).
  */
-import { batchFrame, batchFrameBytes } from './protocol.js';
+import { batchFrame, HEAD_ROOM } from './protocol.js';
 import { HEADER_BYTES, type Segment, type Spool } from './spool.js';
 
 /** Counted per batch held in memory on top of its body: the array slot and the object. */
@@ -24,8 +24,10 @@ const SEQ_RESERVE = 1000;
 
 interface MemBatch {
   seq: number;
-  body: string;
+  /** HEAD_ROOM bytes of room, then the body (batch.ts). */
+  room: Buffer;
   records: number;
+  /** Memory counted for it: the buffer it is a view of, and MEM_OVERHEAD. */
   bytes: number;
 }
 
@@ -47,8 +49,8 @@ interface Cursor {
 
 export interface OutgoingBatch {
   seq: number;
-  /** The message to send: a string from memory, UTF-8 bytes from the spool (send as text). */
-  frame: string | Buffer;
+  /** The message to send, as a text message: ASCII JSON (a view of the batch's buffer). */
+  frame: Buffer;
   records: number;
 }
 
@@ -57,6 +59,11 @@ export interface OutboxOptions {
   maxSpoolBytes: number;
   spool: Spool | null;
   log: (message: string) => void;
+  /**
+   * A batch's buffer the outbox is done with (acknowledged, spooled or dropped; never one that may
+   * still be on its way to the socket), for the batch builder to fill again.
+   */
+  release?: (room: Buffer) => void;
 }
 
 export class Outbox {
@@ -126,21 +133,26 @@ export class Outbox {
     this.lastDrop = why;
   }
 
-  /** Queues a sealed batch (body from batchBody in protocol.ts). Never throws. */
-  push(body: string, records: number): void {
+  /**
+   * Queues a sealed batch: `room` is HEAD_ROOM bytes of room then the body (batch.ts), `retained`
+   * the memory it holds (its underlying buffer; default its length). Never throws.
+   */
+  push(room: Buffer, records: number, retained: number = room.length): void {
     const seq = this.takeSeq();
-    const bytes = body.length + MEM_OVERHEAD;
+    const bytes = retained + MEM_OVERHEAD;
     const spool = this.spool;
     if (spool && (spool.segments.length > 0 || this.memBytes + bytes > this.options.maxMemoryBytes)) {
-      this.toSpool(spool, seq, Buffer.from(body), records);
+      this.toSpool(spool, seq, room.subarray(HEAD_ROOM), records);
+      this.options.release?.(room);
       return;
     }
     while (this.memBytes + bytes > this.options.maxMemoryBytes && this.dropOldestInMemory()) {}
     if (this.mem.length > 0 && this.memBytes + bytes > this.options.maxMemoryBytes) {
       this.drop(records, 1, 'memory full (every batch held is in flight) and no spool');
+      this.options.release?.(room);
       return;
     }
-    this.mem.push({ seq, body, records, bytes });
+    this.mem.push({ seq, room, records, bytes });
     this.memBytes += bytes;
     this.memRecords += records;
   }
@@ -161,6 +173,7 @@ export class Outbox {
     const victim = this.mem[this.memSent];
     if (!victim) return false;
     this.mem.splice(this.memSent, 1);
+    this.options.release?.(victim.room);
     this.memBytes -= victim.bytes;
     this.memRecords -= victim.records;
     this.drop(victim.records, 1, 'memory full and no spool');
@@ -183,7 +196,7 @@ export class Outbox {
     if (b) {
       this.memSent++;
       this.sent.push({ seq: b.seq, records: b.records, seg: null, end: 0 });
-      return { seq: b.seq, frame: batchFrame(b.seq, b.body), records: b.records };
+      return { seq: b.seq, frame: batchFrame(b.room, b.seq), records: b.records };
     }
     const spool = this.spool;
     if (!spool) return null;
@@ -197,7 +210,7 @@ export class Outbox {
         this.cursor = this.startOf(following);
         continue;
       }
-      const read = spool.read(c.seg, c.offset);
+      const read = spool.read(c.seg, c.offset, HEAD_ROOM);
       if (typeof read === 'string') {
         this.cut(spool, c, read);
         continue;
@@ -207,7 +220,7 @@ export class Outbox {
       c.index++;
       c.offset = read.next;
       c.records += read.records;
-      return { seq, frame: batchFrameBytes(seq, read.body), records: read.records };
+      return { seq, frame: batchFrame(read.room, seq), records: read.records };
     }
   }
 
@@ -251,6 +264,8 @@ export class Outbox {
         this.memSent--;
         this.memBytes -= b.bytes;
         this.memRecords -= b.records;
+        // The hub has the whole message: the socket is done with the buffer.
+        this.options.release?.(b.room);
         continue;
       }
       const seg = s.seg;
@@ -288,6 +303,7 @@ export class Outbox {
       this.memBytes -= b.bytes;
       this.memRecords -= b.records;
       n += b.records;
+      this.options.release?.(b.room);
     }
     const spool = this.spool;
     for (const seg of spool ? [...spool.segments] : []) {
@@ -341,7 +357,7 @@ export class Outbox {
         continue;
       }
       const before = this.dropped;
-      this.toSpool(spool, b.seq, Buffer.from(b.body), b.records);
+      this.toSpool(spool, b.seq, b.room.subarray(HEAD_ROOM), b.records);
       lost += this.dropped - before;
     }
     if (!spool) this.drop(lost, this.mem.length, 'closed with batches unacknowledged and no spool');

@@ -148,28 +148,50 @@ export function parseHubMessage(text: string): HubMessage | { error: string } {
 }
 
 /**
- * A batch's body: the batch message without its head, `"entries":[...],"connections":[...]}`, from
- * records already serialised one by one (the agent serialises each record once, when it is handed
- * over, and counts its bytes then). The head with the seq is put in front only when the batch is
- * sent (batchFrame), so a spooled body can be sent under another seq (a rebase, outbox.ts) as is,
- * and the 1 MiB body is never copied to make room for it.
+ * A batch's body is the batch message without its head: `"entries":[...],"connections":[...]}`, from
+ * records serialised one by one as they are handed over (batch.ts). The head with the seq,
+ * `{"type":"batch","seq":N,`, is written only when the batch is sent, into HEAD_ROOM bytes kept free
+ * in front of the body in the same buffer: a spooled body can be sent under another seq (a rebase,
+ * outbox.ts) as it is, and the 1 MiB body is never copied to make room for its head.
  */
-export function batchBody(entries: readonly string[], connections: readonly string[]): string {
-  return `"entries":[${entries.join(',')}],"connections":[${connections.join(',')}]}`;
+export const HEAD_ROOM = 48;
+const HEAD_START = Buffer.from('{"type":"batch","seq":');
+
+/**
+ * The batch message for `seq` in `room`: HEAD_ROOM bytes of room, then the body. Writes the head
+ * just before the body and returns the message (a view of `room`, no copy).
+ */
+export function batchFrame(room: Buffer, seq: number): Buffer {
+  const digits = String(seq);
+  const start = HEAD_ROOM - HEAD_START.length - digits.length - 1;
+  HEAD_START.copy(room, start);
+  room.write(digits, start + HEAD_START.length, 'latin1');
+  room[HEAD_ROOM - 1] = 0x2c; // ','
+  return room.subarray(start);
 }
 
-function batchHead(seq: number): string {
-  return `{"type":"batch","seq":${seq},`;
+/** HEAD_ROOM bytes of room followed by a copy of `body` (a body that came without room). */
+export function withHeadRoom(body: Uint8Array): Buffer {
+  const room = Buffer.allocUnsafe(HEAD_ROOM + body.length);
+  room.set(body, HEAD_ROOM);
+  return room;
 }
 
-/** The batch message for a body (batchBody). */
-export function batchFrame(seq: number, body: string): string {
-  return batchHead(seq) + body;
+/** Characters JSON text may carry escaped as well as raw (RFC 8259 §7): everything above ASCII. */
+const NON_ASCII = /[\u0080-\uffff]/g;
+
+function escapeUnit(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
-/** The same for a body read back from the spool, without decoding it to a string. */
-export function batchFrameBytes(seq: number, body: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(batchHead(seq)), body]);
+/**
+ * The same JSON text in ASCII: every UTF-16 unit above 0x7f written as `\uXXXX` (RFC 8259 §7; a
+ * pair stays a pair of escapes, and JSON.stringify already escapes lone surrogates). JSON.parse
+ * gives back the same string. Why: one non-ASCII character makes V8 hold a whole 1 MiB batch as a
+ * two-byte string, which doubles the cost of building, encoding, decoding and parsing it.
+ */
+export function asciiJson(text: string): string {
+  return text.replace(NON_ASCII, escapeUnit);
 }
 
 /** A WebSocket message as text (ws hands a Buffer, fragments, or an ArrayBuffer), without copying a Buffer. */

@@ -7,7 +7,7 @@
  *   <firstSeq, 16 digits>.seg  append-only segments of consecutive batches: firstSeq, firstSeq+1...
  *
  * A batch on disk is a 12-byte header (u32 BE body length, u32 BE record count, u32 BE CRC-32 of
- * the body) and the body (batchBody in protocol.ts: the batch message after its head, UTF-8). The seq is not written: it is the
+ * the body) and the body (protocol.ts: the batch message after its head; ASCII JSON, batch.ts). The seq is not written: it is the
  * segment's first seq plus the batch's index, so renumbering a segment (a rebase, outbox.ts) is a
  * rename. A segment is deleted once every batch in it is acknowledged.
  *
@@ -57,7 +57,8 @@ export interface Segment {
 }
 
 export interface SpooledBatch {
-  body: Buffer;
+  /** `headRoom` bytes of room (read's argument), then the body. */
+  room: Buffer;
   records: number;
   /** Offset of the batch after it. */
   next: number;
@@ -347,8 +348,11 @@ export class Spool {
     return { records: header.readUInt32BE(4), next: offset + HEADER_BYTES + header.readUInt32BE(0) };
   }
 
-  /** Reads the batch at `offset`, checking its CRC. */
-  read(seg: Segment, offset: number): SpooledBatch | string {
+  /**
+   * Reads the batch at `offset`, checking its CRC, into a buffer with `headRoom` bytes free before
+   * the body (for the message's head, protocol.ts batchFrame).
+   */
+  read(seg: Segment, offset: number, headRoom = 0): SpooledBatch | string {
     let fd: number | null = null;
     try {
       fd = openSync(seg.path, 'r');
@@ -357,12 +361,12 @@ export class Spool {
         return `${seg.path}: short header at ${offset}`;
       const len = header.readUInt32BE(0);
       if (offset + HEADER_BYTES + len > seg.bytes) return `${seg.path}: batch at ${offset} runs past the end`;
-      const body = Buffer.allocUnsafe(len);
-      if (readSync(fd, body, 0, len, offset + HEADER_BYTES) < len)
+      const room = Buffer.allocUnsafe(headRoom + len);
+      if (readSync(fd, room, headRoom, len, offset + HEADER_BYTES) < len)
         return `${seg.path}: short batch at ${offset}`;
-      if (crc32(body) !== header.readUInt32BE(8))
+      if (crc32(room.subarray(headRoom)) !== header.readUInt32BE(8))
         return `${seg.path}: batch at ${offset} is corrupt (CRC mismatch)`;
-      return { body, records: header.readUInt32BE(4), next: offset + HEADER_BYTES + len };
+      return { room, records: header.readUInt32BE(4), next: offset + HEADER_BYTES + len };
     } catch (err) {
       return errorText(err);
     } finally {

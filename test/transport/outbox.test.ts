@@ -9,9 +9,9 @@ import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { BatchBuilder } from '../../src/transport/batch.js';
 import { SpoolError } from '../../src/transport/errors.js';
 import { MEM_OVERHEAD, Outbox, type OutgoingBatch } from '../../src/transport/outbox.js';
-import { batchBody } from '../../src/transport/protocol.js';
 import { Spool } from '../../src/transport/spool.js';
 import { removeDir, segmentFiles, tempDir } from './fixtures.js';
 
@@ -25,16 +25,19 @@ function dir(): string {
   return d;
 }
 
-/** A batch body of `records` records, each `pad` characters of payload, tagged with `tag` to find it again. */
-function body(tag: number, records = 1, pad = 100): string {
-  const items: string[] = [];
-  for (let i = 0; i < records; i++) items.push(JSON.stringify({ tag, i, pad: 'x'.repeat(pad) }));
-  return batchBody(items, []);
+/**
+ * A sealed batch (head room and body) of `records` records, each `pad` characters of payload,
+ * tagged with `tag` to find it again.
+ */
+function body(tag: number, records = 1, pad = 100): Buffer {
+  const b = new BatchBuilder(1 << 20);
+  for (let i = 0; i < records; i++) b.add('entry', JSON.stringify({ tag, i, pad: 'x'.repeat(pad) }));
+  return b.seal()!.room;
 }
 
 /** What a sent frame carries, parsed as the hub would. */
 function parse(b: OutgoingBatch): { seq: number; tag: number; entries: number } {
-  const text = typeof b.frame === 'string' ? b.frame : b.frame.toString('utf8');
+  const text = b.frame.toString('utf8');
   const m = JSON.parse(text) as {
     type: string;
     seq: number;

@@ -4,16 +4,19 @@
  * are rejected with a reason, and a message that is not the protocol's says why.
  */
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { Backoff } from '../../src/transport/backoff.js';
+import { BatchBuilder } from '../../src/transport/batch.js';
 import { defaultAgentId, streamUrl } from '../../src/transport/client.js';
 import { TransportConfigError } from '../../src/transport/errors.js';
 import {
-  batchBody,
+  asciiJson,
   batchFrame,
-  batchFrameBytes,
   closeReason,
+  HEAD_ROOM,
   parseAgentMessage,
   parseHubMessage,
 } from '../../src/transport/protocol.js';
@@ -23,23 +26,123 @@ import { CAPTURES } from '../support/paths.js';
 import { connection, entry } from './fixtures.js';
 
 describe('messages', () => {
-  test('a batch frame built from serialised records parses back to the records, under its seq', () => {
+  test('a batch built from serialised records parses back to the records, under its seq', () => {
     const entries = [entry(1), entry(2)];
     const connections = [connection(7)];
-    const body = batchBody(
-      entries.map((e) => JSON.stringify(e)),
-      connections.map((c) => JSON.stringify(c)),
-    );
+    const b = new BatchBuilder(1 << 20);
+    b.add('entry', JSON.stringify(entries[0]));
+    b.add('connection', JSON.stringify(connections[0]));
+    b.add('entry', JSON.stringify(entries[1]));
+    assert.equal(b.records, 3);
+    const bytes = b.bytes;
+    const sealed = b.seal()!;
+    assert.equal(sealed.records, 3);
+    assert.equal(sealed.room.length - HEAD_ROOM, bytes, 'the body is as long as the builder said');
     const expected = { type: 'batch', seq: 42, entries, connections };
-    assert.deepEqual(JSON.parse(batchFrame(42, body)), expected);
-    assert.deepEqual(JSON.parse(batchFrameBytes(42, Buffer.from(body)).toString()), expected);
-    assert.deepEqual(parseAgentMessage(batchFrame(42, body)), expected);
-    assert.deepEqual(JSON.parse(batchFrame(1, batchBody([], []))), {
+    const frame = batchFrame(sealed.room, 42);
+    assert.deepEqual(JSON.parse(frame.toString()), expected);
+    assert.deepEqual(parseAgentMessage(frame.toString()), expected);
+    // The same body under another seq (a rebase), the longest a seq can be.
+    const again = batchFrame(sealed.room, Number.MAX_SAFE_INTEGER);
+    assert.deepEqual(JSON.parse(again.toString()), { ...expected, seq: Number.MAX_SAFE_INTEGER });
+    assert.equal(b.seal(), null, 'nothing left after sealing');
+    b.add('entry', JSON.stringify(entries[1]));
+    assert.deepEqual(JSON.parse(batchFrame(b.seal()!.room, 1).toString()), {
       type: 'batch',
       seq: 1,
-      entries: [],
+      entries: [entries[1]],
       connections: [],
     });
+  });
+
+  test('non-ASCII text goes as \\u escapes (RFC 8259 §7) and comes back the same', () => {
+    const texts = ['héllo', '’quoted’', 'ÿ', '日本語', '😀 pair', 'lone \ud800 and \udfff', 'a"b\\c\n'];
+    for (const t of texts) assert.equal(JSON.parse(asciiJson(JSON.stringify(t))), t, t);
+    assert.equal(asciiJson('"é😀"'), '"\\u00e9\\ud83d\\ude00"');
+    // Both ways a record is written: with room to spare, and at the end of a small buffer.
+    const b = new BatchBuilder(1024);
+    const small = { ...entry(1), path: '/caf\u00e9?q=日本' };
+    const large = { ...entry(2), path: `/${'é'.repeat(400)}` };
+    b.add('entry', JSON.stringify(small));
+    b.add('entry', JSON.stringify(large));
+    const frame = batchFrame(b.seal()!.room, 5);
+    assert.ok(isAscii(frame), 'the message is ASCII');
+    assert.deepEqual((JSON.parse(frame.toString()) as { entries: unknown[] }).entries, [small, large]);
+  });
+
+  test('any records, any text, any batch size: every batch is ASCII and together they are the records, in order', () => {
+    const text = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 40 }),
+      fc.string({
+        unit: fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c)),
+        maxLength: 40,
+      }),
+      fc.string({ maxLength: 300 }),
+    );
+    const record = fc.record({
+      kind: fc.constantFrom('entry' as const, 'connection' as const),
+      text,
+      n: fc.nat(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(record, { maxLength: 60 }),
+        fc.integer({ min: 1024, max: 8192 }),
+        (records, cap) => {
+          const b = new BatchBuilder(cap);
+          const got: { entries: unknown[]; connections: unknown[] }[] = [];
+          const seal = () => {
+            const s = b.seal();
+            if (!s) return;
+            const frame = batchFrame(s.room, got.length + 1);
+            assert.ok(isAscii(frame));
+            assert.ok(s.retained >= s.room.length);
+            got.push(JSON.parse(frame.toString()) as { entries: unknown[]; connections: unknown[] });
+          };
+          for (const r of records) {
+            const json = JSON.stringify(r);
+            if (b.records > 0 && b.bytes + json.length + 1 > cap) seal();
+            b.add(r.kind, json);
+            if (b.bytes >= cap) seal();
+          }
+          seal();
+          // As plain objects (fast-check makes them without a prototype).
+          const plain = JSON.parse(JSON.stringify(records)) as typeof records;
+          assert.deepEqual(
+            got.flatMap((g) => g.entries),
+            plain.filter((r) => r.kind === 'entry'),
+          );
+          assert.deepEqual(
+            got.flatMap((g) => g.connections),
+            plain.filter((r) => r.kind === 'connection'),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test('a batch sealed well filled keeps its buffer; a small one gets a buffer of its size; a huge record fits', () => {
+    const b = new BatchBuilder(64 << 10);
+    const record = JSON.stringify({ ...entry(1), pad: 'x'.repeat(1000) });
+    while (b.bytes + record.length + 1 <= 64 << 10) b.add('entry', record);
+    const full = b.seal()!;
+    assert.ok(full.retained >= full.room.length && full.retained <= (64 << 10) + HEAD_ROOM + 64);
+    assert.ok(full.room.length > 0.75 * full.retained);
+    b.add('entry', record);
+    const small = b.seal()!;
+    assert.equal(small.retained, small.room.length);
+    const huge = JSON.stringify({ ...entry(2), pad: 'y'.repeat(200_000) });
+    b.add('entry', huge);
+    const one = b.seal()!;
+    assert.deepEqual((JSON.parse(batchFrame(one.room, 3).toString()) as { entries: unknown[] }).entries, [
+      JSON.parse(huge),
+    ]);
+    b.add('entry', record);
+    assert.equal(
+      (JSON.parse(batchFrame(b.seal()!.room, 4).toString()) as { entries: unknown[] }).entries.length,
+      1,
+    );
   });
 
   test('hello, welcome and ack', () => {

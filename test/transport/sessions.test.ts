@@ -217,6 +217,90 @@ describe('many agents', () => {
   });
 });
 
+describe('sharing the hub', () => {
+  /** A synchronous store (as better-sqlite3 is) that takes `ms` of CPU per batch and notes whose it was. */
+  class SlowTarget extends MemoryTarget {
+    readonly order: string[] = [];
+    constructor(private readonly ms: number) {
+      super();
+    }
+    override ingest(
+      source: { agent: string; seq: number },
+      entries: Parameters<MemoryTarget['ingest']>[1],
+      connections: Parameters<MemoryTarget['ingest']>[2],
+    ): boolean | Promise<boolean> {
+      const end = Date.now() + this.ms;
+      while (Date.now() < end) {}
+      this.order.push(source.agent);
+      return super.ingest(source, entries, connections);
+    }
+  }
+
+  const batch = (seq: number, agent: string) =>
+    JSON.stringify({ type: 'batch', seq, entries: [entry(seq, agent)], connections: [] });
+
+  test('agents take turns with a slow synchronous store, and the event loop runs between batches', async () => {
+    const target = new SlowTarget(30);
+    const h = await hub(target);
+    const a = rawClient(h.url);
+    const b = rawClient(h.url);
+    await Promise.all([a.opened, b.opened]);
+    a.ws.send(hello({ agent: 'a' }));
+    b.ws.send(hello({ agent: 'b' }));
+    await until(() => a.messages.length === 1 && b.messages.length === 1, 'both welcomed');
+    // A timer that should fire every few ms: how long the hub kept it waiting at worst.
+    let last = Date.now();
+    let worstGap = 0;
+    const ticker = setInterval(() => {
+      const now = Date.now();
+      worstGap = Math.max(worstGap, now - last);
+      last = now;
+    }, 2);
+    for (let seq = 1; seq <= 6; seq++) a.ws.send(batch(seq, 'a'));
+    for (let seq = 1; seq <= 6; seq++) b.ws.send(batch(seq, 'b'));
+    await until(() => target.order.length === 12, 'every batch stored');
+    clearInterval(ticker);
+    // Handled as they arrived, a's six batches (180 ms) would all go before b's first.
+    const firstHalf = target.order.slice(0, 8);
+    assert.ok(
+      firstHalf.filter((x) => x === 'a').length >= 3 && firstHalf.filter((x) => x === 'b').length >= 3,
+      `order ${target.order.join('')}`,
+    );
+    assert.ok(worstGap < 120, `the event loop was held ${worstGap} ms (a batch takes 30 ms)`);
+    await until(() => a.messages.length === 7 && b.messages.length === 7, 'every ack');
+    assert.deepEqual(a.messages.at(-1), { type: 'ack', seq: 6 });
+    assert.deepEqual(b.messages.at(-1), { type: 'ack', seq: 6 });
+    a.ws.close();
+    b.ws.close();
+  });
+
+  test('an agent that ignores its window is not read past maxQueuedBatches until the queue is down', async () => {
+    const target = new MemoryTarget();
+    let open!: () => void;
+    target.gate = new Promise((r) => {
+      open = r;
+    });
+    const h = await hub(target, { maxQueuedBatches: 4 });
+    const raw = rawClient(h.url);
+    await raw.opened;
+    raw.ws.send(hello({ agent: 'greedy' }));
+    await until(() => raw.messages.length === 1, 'the welcome');
+    for (let seq = 1; seq <= 20; seq++) raw.ws.send(batch(seq, 'g'));
+    const session = () => [...h.app.websocketServer.clients][0]!;
+    await until(() => session().isPaused, 'the hub stops reading');
+    assert.equal(target.calls, 1, 'one batch at a time');
+    open();
+    target.gate = null;
+    await until(() => raw.messages.length === 21, 'all acknowledged');
+    assert.equal(session().isPaused, false);
+    assert.deepEqual(
+      target.batches.map((x) => x.seq),
+      Array.from({ length: 20 }, (_, i) => i + 1),
+    );
+    raw.ws.close();
+  });
+});
+
 describe('heartbeats', () => {
   test('a hub that stops answering pings is given up and dialled again', async () => {
     // A server that welcomes and then never answers a ping (autoPong off), as a hung peer would.
