@@ -873,7 +873,7 @@ describe('podwire and a real CEL evaluator (@bufbuild/cel)', () => {
     },
   ];
   for (const d of DIFFERENCES) {
-    test(`documented difference ${d.row} (${d.what}): ${d.query} is ${d.podwire} in podwire, ${d.cel} in CEL`, () => {
+    test(`documented difference ${d.row} (${d.what}): ${d.query} is ${d.podwire} in podwire, ${d.cel} in @bufbuild/cel`, () => {
       const e = { type: 'entry', ...d.entry };
       const want = cel(d.query, bindings(e, true));
       assert.equal(typeof want === 'boolean' ? want : 'error', d.cel, `CEL: ${show(want)}`);
