@@ -10,6 +10,9 @@ import { Store } from '../../src/store/index.js';
 import { makeConnection, makeEntry } from './records.js';
 
 const [path, agent, perBatch] = process.argv.slice(2);
+// `node --test dist/test/` runs every file under test/ once on its own: without arguments this
+// is that run, not durability.test.ts's child, and there is nothing to do.
+if (path === undefined || agent === undefined || perBatch === undefined) process.exit(0);
 const store = Store.open({ path: path! });
 const size = Number(perBatch);
 let seq = store.watermark(agent!);
