@@ -116,7 +116,30 @@ async function runHub() {
       await app.close();
       store.close();
     };
-  } else throw new Error(`--kind is hub or store, not '${kind}'`);
+  } else if (kind === 'noop') {
+    // The stream alone: batches parsed, checked and acknowledged, nothing stored (watermarks in
+    // memory only), to see what the transport costs on each side.
+    const { default: Fastify } = await import('fastify');
+    const { default: fastifyWebsocket } = await import('@fastify/websocket');
+    const { registerAgentStream } = await import(
+      pathToFileURL(join(DIST, 'src', 'transport', 'index.js')).href
+    );
+    const watermarks = new Map();
+    const target = {
+      ingest: (source) => {
+        watermarks.set(source.agent, source.seq);
+        return true;
+      },
+      watermark: (agent) => watermarks.get(agent) ?? 0,
+    };
+    timed(target);
+    const app = Fastify({ logger: false });
+    await app.register(fastifyWebsocket, { options: { maxPayload: 64 << 20 } });
+    registerAgentStream(app, { target, log });
+    await app.listen({ host: '127.0.0.1', port });
+    port = app.server.address().port;
+    close = () => app.close();
+  } else throw new Error(`--kind is hub, store or noop, not '${kind}'`);
   // The event loop's delays (ms): how long a turn (a batch parsed and stored) held it, plus the
   // time the OS gave the cores to the agents. Reported often: this process is killed with SIGKILL.
   const delay = monitorEventLoopDelay({ resolution: 5 });
@@ -409,9 +432,16 @@ async function storedEntries(path) {
 }
 
 async function runMain() {
+  const kinds = {
+    hub: "podwire's hub",
+    store: 'the agent stream straight into the store',
+    noop: 'the agent stream into a target that stores nothing',
+  };
   const agents = Number(args.agents);
   const seconds = Number(args.seconds);
   const killAt = Number(args['kill-at']);
+  // --kill-at 0: no kill.
+  const kill = killAt > 0 && killAt < 1;
   const downMs = Number(args['down-ms']);
   const quiet = args.json;
   const work = mkdtempSync(join(tmpdir(), 'podwire-hub-load-'));
@@ -423,8 +453,8 @@ async function runMain() {
     const tplPath = join(work, 'templates.json');
     writeFileSync(tplPath, JSON.stringify(tpl));
     say(
-      `hub-load: ${agents} agents x ${seconds} s into one hub (${kind === 'hub' ? "podwire's hub" : 'the agent stream straight into the store'}), ` +
-        `SIGKILL at ${(seconds * killAt).toFixed(1)} s, back after ${downMs} ms; ` +
+      `hub-load: ${agents} agents x ${seconds} s into one hub (${kinds[kind] ?? kind}), ` +
+        (kill ? `SIGKILL at ${(seconds * killAt).toFixed(1)} s, back after ${downMs} ms; ` : 'no kill; ') +
         `${tpl.entries.length} template entries from test/captures/http1 (mean ${Math.round(
           tpl.entries.reduce((n, e) => n + JSON.stringify(e).length, 0) / tpl.entries.length,
         )} bytes of JSON)`,
@@ -475,31 +505,44 @@ async function runMain() {
         }),
       );
     }
-    await new Promise((r) => setTimeout(r, seconds * killAt * 1000));
-    const killedAt = Date.now() - started;
-    // Records (entries and connections) acknowledged before the kill: the steady rate.
-    const ackedBeforeKill = [...progress.values()].reduce((n, p) => n + p.acked, 0);
-    hubs[0].peak = Math.max(hubs[0].peak, peakRss(hubs[0].child.pid));
-    hubs[0].child.kill('SIGKILL');
-    clearInterval(hubs[0].timer);
-    await new Promise((r) => hubs[0].child.once('exit', r));
-    say(`  hub killed (SIGKILL) at ${(killedAt / 1000).toFixed(1)} s`);
-    await new Promise((r) => setTimeout(r, downMs));
-    hubs.push(startHub(store, port, quiet, kind));
-    await hubs[1].ready;
-    say(`  hub back on port ${port} after ${((Date.now() - started - killedAt) / 1000).toFixed(1)} s`);
+    let killedAt = null;
+    // Records (entries and connections) acknowledged before the kill (or in the whole run): the steady rate.
+    let ackedSteady = 0;
+    if (kill) {
+      await new Promise((r) => setTimeout(r, seconds * killAt * 1000));
+      killedAt = Date.now() - started;
+      ackedSteady = [...progress.values()].reduce((n, p) => n + p.acked, 0);
+      hubs[0].peak = Math.max(hubs[0].peak, peakRss(hubs[0].child.pid));
+      hubs[0].child.kill('SIGKILL');
+      clearInterval(hubs[0].timer);
+      await new Promise((r) => hubs[0].child.once('exit', r));
+      say(`  hub killed (SIGKILL) at ${(killedAt / 1000).toFixed(1)} s`);
+      await new Promise((r) => setTimeout(r, downMs));
+      hubs.push(startHub(store, port, quiet, kind));
+      await hubs[1].ready;
+      say(`  hub back on port ${port} after ${((Date.now() - started - killedAt) / 1000).toFixed(1)} s`);
+    }
     await Promise.all(children);
     const wallMs = Date.now() - started;
-    hubs[1].peak = Math.max(hubs[1].peak, peakRss(hubs[1].child.pid));
-    clearInterval(hubs[1].timer);
-    hubs[1].child.kill('SIGTERM');
-    await new Promise((r) => hubs[1].child.once('exit', r));
+    if (!kill) ackedSteady = results.reduce((n, r) => n + r.acked, 0);
+    const last = hubs[hubs.length - 1];
+    last.peak = Math.max(last.peak, peakRss(last.child.pid));
+    clearInterval(last.timer);
+    last.child.kill('SIGTERM');
+    await new Promise((r) => last.child.once('exit', r));
 
-    // Read back: each agent's acknowledged entries exactly once.
-    const counts = await storedEntries(store);
+    // Read back: each agent's acknowledged entries exactly once (a noop hub keeps nothing).
+    const counts = kind === 'noop' ? null : await storedEntries(store);
     const problems = [];
     let stored = 0;
     for (const r of results) {
+      if (r.dropped > 0)
+        problems.push(`${r.agent}: dropped ${r.dropped} records (spool too small for the outage?)`);
+      if (!counts) {
+        if (r.acked !== r.records)
+          problems.push(`${r.agent}: ${r.records - r.acked} records not acknowledged`);
+        continue;
+      }
       let present = 0;
       for (let i = 0; i < r.entries; i++) {
         const c = counts.get(`${r.agent}:${i}`) ?? 0;
@@ -509,11 +552,9 @@ async function runMain() {
       stored += present;
       if (r.dropped === 0 && r.unacked === 0 && present !== r.entries)
         problems.push(`${r.agent}: ${r.entries - present} acknowledged entries missing`);
-      if (r.dropped > 0)
-        problems.push(`${r.agent}: dropped ${r.dropped} records (spool too small for the outage?)`);
     }
     if (results.length !== agents) problems.push(`${agents - results.length} agents did not report`);
-    const extra = counts.size - stored;
+    const extra = counts ? counts.size - stored : 0;
     if (extra > 0) problems.push(`${extra} stored entries no agent reported`);
     const total = results.reduce((n, r) => n + r.entries, 0);
     const summary = {
@@ -525,9 +566,9 @@ async function runMain() {
       wallMs,
       entries: total,
       connections: results.reduce((n, r) => n + r.connections, 0),
-      storedEntries: stored,
+      storedEntries: counts ? stored : null,
       entriesPerSecond: Math.round(total / (wallMs / 1000)),
-      recordsPerSecondBeforeKill: Math.round(ackedBeforeKill / (killedAt / 1000)),
+      recordsPerSecondBeforeKill: Math.round(ackedSteady / ((killedAt ?? wallMs) / 1000)),
       meanEntryBytes: Math.round(
         tpl.entries.reduce((n, e) => n + JSON.stringify(e).length, 0) / tpl.entries.length,
       ),
@@ -552,15 +593,18 @@ async function runMain() {
             `peak spool ${(r.peakSpoolBytes / 1e6).toFixed(1)} MB, peak queue memory ${(r.peakMemoryBytes / 1e6).toFixed(1)} MB`,
         );
       say(
-        `  stored: ${stored.toLocaleString()} of ${total.toLocaleString()} entries, each exactly once: ${problems.length ? 'NO' : 'yes'}`,
+        counts
+          ? `  stored: ${stored.toLocaleString()} of ${total.toLocaleString()} entries, each exactly once: ${problems.length ? 'NO' : 'yes'}`
+          : `  acknowledged: every record: ${problems.length ? 'NO' : 'yes'} (nothing stored: --kind noop)`,
       );
       say(
-        `  throughput: ${summary.entriesPerSecond.toLocaleString()} entries/s (${total.toLocaleString()} entries in ${(wallMs / 1000).toFixed(1)} s, the outage and the replay included); ` +
-          `before the kill ${summary.recordsPerSecondBeforeKill.toLocaleString()} records/s acknowledged (entries and connections)`,
+        `  throughput: ${summary.entriesPerSecond.toLocaleString()} entries/s (${total.toLocaleString()} entries in ${(wallMs / 1000).toFixed(1)} s${kill ? ', the outage and the replay included' : ''}); ` +
+          `${kill ? 'before the kill ' : ''}${summary.recordsPerSecondBeforeKill.toLocaleString()} records/s acknowledged (entries and connections)`,
       );
-      say(
-        `  hub peak RSS: ${hubs.map((h) => `${(h.peak / 1e6).toFixed(0)} MB`).join(' before the kill, ')} after the restart`,
-      );
+      // Per hub process: the one killed, then the one started again.
+      const perHub = (parts) =>
+        parts.length > 1 ? `${parts[0]} before the kill, ${parts[1]} after the restart` : parts[0];
+      say(`  hub peak RSS: ${perHub(hubs.map((h) => `${(h.peak / 1e6).toFixed(0)} MB`))}`);
       const c = summary.cpu;
       say(
         `  CPU per entry (its share of connection records included): hub ${c.hubUsPerEntry} µs ` +
@@ -568,7 +612,7 @@ async function runMain() {
           `agents ${c.agentUsPerEntry} µs (+ ${c.agentGenerateUsPerEntry} µs making the copies)`,
       );
       say(
-        `  hub event loop delay (p50/p99/max ms): ${summary.hubEventLoopMs.map((l) => `${l.p50}/${l.p99}/${l.max}`).join(' before the kill, ')} after; ` +
+        `  hub event loop delay (p50/p99/max ms): ${perHub(summary.hubEventLoopMs.map((l) => `${l.p50}/${l.p99}/${l.max}`))}; ` +
           `load average ${summary.loadAverage.join(' ')}`,
       );
       for (const p of problems.slice(0, 20)) say(`  PROBLEM: ${p}`);

@@ -60,7 +60,7 @@ export interface HubClientOptions {
   maxBackoffMs?: number;
   /**
    * Mask frames with a random key (default false: a zero key, which leaves the bytes as they are).
-   * See ZERO_MASK below for why that is safe here, and what it saves.
+   * See zeroMask below for why that is safe here, and what it saves.
    */
   maskFrames?: boolean;
   log?(message: string): void;

@@ -15,7 +15,6 @@
  * sockets, pings and API requests are served in between.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { FastifyInstance } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { Entry } from '../dissect/entry.js';
@@ -30,6 +29,7 @@ import {
   parseAgentMessage,
 } from './protocol.js';
 import { type CheckedRecords, checkRecords } from './records.js';
+import { Turns } from './turns.js';
 
 /** Where the hub's agent stream stores what arrives (the hub's Store, src/store). */
 export interface IngestTarget {
@@ -119,48 +119,8 @@ interface Shared {
   options: AgentStreamOptions;
   /** Sessions past hello, by agent id. */
   byAgent: Map<string, AgentSession>;
-  turns: Turns;
+  turns: Turns<AgentSession>;
   log: (message: string) => void;
-}
-
-/**
- * Handles the sessions' queued messages round robin: one message of a session, then the next
- * session with something queued; after turnMs (or when nothing is queued) it yields with
- * setImmediate, so that I/O and timers run between turns.
- */
-class Turns {
-  private readonly ready: AgentSession[] = [];
-  private head = 0;
-  private scheduled = false;
-
-  constructor(private readonly turnMs: number) {}
-
-  /** The session has a message to handle (it is not queued here already, nor busy). */
-  wake(s: AgentSession): void {
-    this.ready.push(s);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.run);
-    }
-  }
-
-  private readonly run = (): void => {
-    this.scheduled = false;
-    const until = performance.now() + this.turnMs;
-    do {
-      const s = this.ready[this.head++];
-      if (!s) break;
-      s.step();
-    } while (performance.now() < until);
-    if (this.head > 1024 || this.head >= this.ready.length) {
-      this.ready.splice(0, this.head);
-      this.head = 0;
-    }
-    if (this.head < this.ready.length && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.run);
-    }
-  };
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -463,7 +423,12 @@ export function registerAgentStream(app: FastifyInstance, options: AgentStreamOp
   if (!app.hasDecorator('websocketServer'))
     throw new Error('registerAgentStream needs @fastify/websocket registered on the app first');
   const log = options.log ?? (() => {});
-  const shared: Shared = { options, byAgent: new Map(), turns: new Turns(options.turnMs ?? 10), log };
+  const shared: Shared = {
+    options,
+    byAgent: new Map(),
+    turns: new Turns<AgentSession>(options.turnMs ?? 10),
+    log,
+  };
   const sessions = new Set<AgentSession>();
   app.get(AGENT_STREAM_PATH, { websocket: true }, (socket, req) => {
     const s = new AgentSession(

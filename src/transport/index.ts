@@ -2,8 +2,10 @@
  * Agents to hub: one long-lived WebSocket per agent, batches acknowledged once stored, replay of
  * what was not acknowledged, a memory-then-disk queue on the agent (docs/transport.md).
  *
- *   agent: HubClient (client.ts) -> Outbox (outbox.ts: memory, Spool spool.ts) -> WebSocket
- *   hub:   registerAgentStream (hub-stream.ts) -> records checked (records.ts) -> IngestTarget.ingest -> ack
+ *   agent: HubClient (client.ts) -> BatchBuilder (batch.ts: ASCII JSON bytes)
+ *          -> Outbox (outbox.ts: memory, Spool spool.ts) -> WebSocket
+ *   hub:   registerAgentStream (hub-stream.ts: agents take turns) -> records checked (records.ts)
+ *          -> IngestTarget.ingest -> ack
  */
 export {
   defaultAgentId,

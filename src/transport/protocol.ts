@@ -170,13 +170,6 @@ export function batchFrame(room: Buffer, seq: number): Buffer {
   return room.subarray(start);
 }
 
-/** HEAD_ROOM bytes of room followed by a copy of `body` (a body that came without room). */
-export function withHeadRoom(body: Uint8Array): Buffer {
-  const room = Buffer.allocUnsafe(HEAD_ROOM + body.length);
-  room.set(body, HEAD_ROOM);
-  return room;
-}
-
 /** Characters JSON text may carry escaped as well as raw (RFC 8259 §7): everything above ASCII. */
 const NON_ASCII = /[\u0080-\uffff]/g;
 

@@ -7,9 +7,10 @@
  *   <firstSeq, 16 digits>.seg  append-only segments of consecutive batches: firstSeq, firstSeq+1...
  *
  * A batch on disk is a 12-byte header (u32 BE body length, u32 BE record count, u32 BE CRC-32 of
- * the body) and the body (protocol.ts: the batch message after its head; ASCII JSON, batch.ts). The seq is not written: it is the
- * segment's first seq plus the batch's index, so renumbering a segment (a rebase, outbox.ts) is a
- * rename. A segment is deleted once every batch in it is acknowledged.
+ * the body) and the body (protocol.ts: the batch message after its head; ASCII JSON, batch.ts).
+ * The seq is not written: it is the segment's first seq plus the batch's index, so renumbering a
+ * segment (a rebase, outbox.ts) is a rename. A segment is deleted once every batch in it is
+ * acknowledged.
  *
  * Writes go to the page cache (no fsync): the spool survives the agent being killed or restarted,
  * not the machine losing power. A torn or corrupt tail is cut at the last whole batch on open; a

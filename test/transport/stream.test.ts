@@ -3,13 +3,17 @@
  * batching, an ack only after the store returned, the window, a store that fails, a hub restarted
  * mid-stream, an ack lost after the store committed, backpressure into the spool with memory
  * bounded, a full spool counting its drops, the spool replayed by the next agent run, and a lost
- * spool (the hub knows seqs the agent never issued).
+ * spool (the hub knows seqs the agent never issued). On the wire, against RFC 6455 read byte by
+ * byte: text frames of ASCII JSON, masked with a zero key unless asked otherwise.
  *
  * The reference each test checks against is the contract in docs/transport.md: every record the
  * agent reports acknowledged is stored exactly once, and every record handed over is either
  * acknowledged, still queued, or counted as dropped.
  */
 import assert from 'node:assert/strict';
+import { isAscii } from 'node:buffer';
+import { createHash } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { HubClient, type HubClientOptions } from '../../src/transport/index.js';
 import { connection, entry, removeDir, segmentFiles, tempDir, until } from './fixtures.js';
@@ -310,5 +314,150 @@ describe('agent to hub', () => {
     await c.close(0);
     c.sendEntry(entry(3));
     assert.equal(c.status().dropped, 3);
+  });
+});
+
+/** A frame as RFC 6455 §5.2 lays it out. */
+interface Frame {
+  fin: boolean;
+  opcode: number;
+  mask: Buffer | null;
+  payload: Buffer;
+}
+
+/** Whole frames at the head of `buf`, and the bytes after them. */
+function frames(buf: Buffer): { frames: Frame[]; rest: Buffer } {
+  const out: Frame[] = [];
+  let at = 0;
+  for (;;) {
+    if (buf.length - at < 2) break;
+    const b0 = buf[at]!;
+    const b1 = buf[at + 1]!;
+    let len = b1 & 0x7f;
+    let p = at + 2;
+    if (len === 126) {
+      if (buf.length - p < 2) break;
+      len = buf.readUInt16BE(p);
+      p += 2;
+    } else if (len === 127) {
+      if (buf.length - p < 8) break;
+      len = Number(buf.readBigUInt64BE(p));
+      p += 8;
+    }
+    const masked = (b1 & 0x80) !== 0;
+    if (buf.length - p < (masked ? 4 : 0) + len) break;
+    const mask = masked ? buf.subarray(p, p + 4) : null;
+    if (masked) p += 4;
+    const payload = Buffer.from(buf.subarray(p, p + len));
+    if (mask) for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
+    out.push({ fin: (b0 & 0x80) !== 0, opcode: b0 & 0x0f, mask: mask && Buffer.from(mask), payload });
+    at = p + len;
+  }
+  return { frames: out, rest: buf.subarray(at) };
+}
+
+/**
+ * A WebSocket server written from RFC 6455 itself (§4.2.2 handshake, §5.2 frames), not ws: it
+ * welcomes the agent and keeps every frame the agent sends, as it came.
+ */
+async function rawHub(): Promise<{ url: string; frames: Frame[] }> {
+  const got: Frame[] = [];
+  const sockets: Socket[] = [];
+  const server = createServer((socket) => {
+    sockets.push(socket);
+    let buf: Buffer = Buffer.alloc(0);
+    let upgraded = false;
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const end = buf.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const key = /sec-websocket-key:\s*(\S+)/i.exec(buf.subarray(0, end).toString())?.[1] ?? '';
+        const accept = createHash('sha1')
+          // The GUID of RFC 6455 §1.3.
+          .update(`${key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+          .digest('base64');
+        socket.write(
+          `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+        );
+        upgraded = true;
+        buf = buf.subarray(end + 4);
+      }
+      const parsed = frames(buf);
+      buf = parsed.rest;
+      for (const f of parsed.frames) {
+        got.push(f);
+        if (f.opcode === 1 && f.payload.toString().includes('"hello"')) {
+          const welcome = Buffer.from('{"type":"welcome","version":1,"watermark":0}');
+          socket.write(Buffer.concat([Buffer.from([0x81, welcome.length]), welcome]));
+        }
+      }
+    });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  const { port } = server.address() as { port: number };
+  return { url: `http://127.0.0.1:${port}`, frames: got };
+}
+
+describe('on the wire', () => {
+  test('batches are text frames of ASCII JSON, masked with a zero key; maskFrames gives random keys', async () => {
+    const plain = await rawHub();
+    const c = client(plain.url, { agent: 'wire', batchMs: 10 });
+    c.start();
+    const e = { ...entry(1), path: '/caf\u00e9/日本/😀' };
+    c.sendEntry(e);
+    await until(() => plain.frames.length >= 2, 'hello and a batch');
+    const [hello, batch] = plain.frames;
+    for (const f of [hello!, batch!]) {
+      assert.equal(f.opcode, 1, 'a text frame (RFC 6455 §5.6)');
+      assert.ok(f.fin);
+      assert.deepEqual(f.mask, Buffer.alloc(4), 'the MASK bit is set and the key is zero');
+    }
+    assert.ok(isAscii(batch!.payload), batch!.payload.toString());
+    const m = JSON.parse(batch!.payload.toString()) as { type: string; seq: number; entries: unknown[] };
+    assert.deepEqual(m, { type: 'batch', seq: 1, entries: [e], connections: [] });
+    await c.close(0);
+
+    const masked = await rawHub();
+    const r = client(masked.url, { agent: 'wire-masked', batchMs: 10, maskFrames: true });
+    r.start();
+    for (let i = 0; i < 3; i++) r.sendEntry(entry(i));
+    await until(() => masked.frames.length >= 2, 'hello and a batch');
+    const keys = masked.frames.map((f) => f.mask?.toString('hex'));
+    assert.ok(
+      keys.every((k) => k !== undefined && k !== '00000000'),
+      `keys ${keys.join(' ')}`,
+    );
+    assert.equal(new Set(keys).size, keys.length, 'a fresh key per frame');
+    assert.equal(
+      (JSON.parse(masked.frames[1]!.payload.toString()) as { entries: unknown[] }).entries.length,
+      3,
+    );
+  });
+
+  test('full batches reuse the buffers of acknowledged ones: many batches, every record intact', async () => {
+    const target = new MemoryTarget();
+    const hub = hubUp(await startHub(target));
+    // 2 kB entries, batches of 64 KiB: each well filled, so its buffer is handed back after the ack.
+    const c = client(hub.url, { agent: 'reuse', maxBatchBytes: 64 << 10, batchRecords: 100_000, window: 3 });
+    c.start();
+    const big = (i: number) => ({ ...entry(i), path: `/${String(i).padStart(6, '0')}/${'p'.repeat(1800)}` });
+    for (let i = 0; i < 3000; i++) {
+      c.sendEntry(big(i));
+      if (i % 200 === 0) await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.deepEqual(await c.close(10_000), { unacked: 0 });
+    assert.ok(target.batches.length > 80, `${target.batches.length} batches`);
+    assert.equal(exactlyOnce(target.entryCounts(), 'e', 3000), null);
+    const byId = new Map(target.batches.flatMap((b) => b.entries).map((e) => [e.id, e]));
+    for (let i = 0; i < 3000; i++) assert.deepEqual(byId.get(`e-${i}`), big(i), `e-${i}`);
   });
 });
