@@ -17,14 +17,19 @@
  *    size is printed.
  * 3. They are ingested in batches of BATCH (default 500) entries, one transaction each, every batch
  *    with its agent's next sequence number. Only the time inside ingest() counts (making the
- *    entries does not): entries/s overall and per tenth, and CPU µs per entry.
+ *    entries does not): entries/s overall and per tenth, CPU µs per entry (process.cpuUsage(), all
+ *    threads: the figure to compare on a machine shared with other jobs, where wall time depends on
+ *    what else runs), and the slowest ingest() calls (those that ran a checkpoint). GROUP=k stores
+ *    k batches (of as many agents) per transaction with ingestBatches(), as a hub can store the
+ *    batches that arrived together.
  * 4. Queries over the full store, each run 5 times (median and slowest shown): newest 100 with the
  *    filters the UI sends most, written as the query compiler writes them (`typeof()` guards
  *    included), a deep page through cursors, one entry in full, the service map of the last five
- *    minutes and of the whole hour, and retention by age of the oldest 10%.
+ *    minutes and of the whole hour, and retention by age of the oldest 10%. Each filter's query plan
+ *    is shown (the index SQLite reads, or SCAN when none serves it).
  *
- * Environment: N, BATCH, MIX (cluster|corpus), UNIFORM (0|1), STORE (the file; default a fresh one under
- * /tmp/podwire-store-bench, removed at the end unless KEEP=1).
+ * Environment: N, BATCH, GROUP, MIX (cluster|corpus), UNIFORM (0|1), QUERIES=0 (ingest only), STORE (the
+ * file; default a fresh one under /tmp/podwire-store-bench, removed at the end unless KEEP=1).
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,6 +42,7 @@ const N = Number(process.env.N ?? 1_000_000);
 const BATCH = Number(process.env.BATCH ?? 500);
 const MIX = process.env.MIX ?? 'cluster';
 const UNIFORM = process.env.UNIFORM === '1';
+const GROUP = Number(process.env.GROUP ?? 1);
 const DIR = '/tmp/podwire-store-bench';
 const STORE = process.env.STORE ?? join(DIR, `store-${process.pid}.db`);
 const GOALS = { ingestPerSecond: 50_000, queryMs: 200 };
@@ -175,7 +181,9 @@ async function main() {
   const gen = generator(all);
   const store = Store.open({ path: STORE });
 
-  console.log(`store benchmark: ${fmt(N)} entries, batches of ${BATCH}, mix ${MIX}, ${STORE}`);
+  console.log(
+    `store benchmark: ${fmt(N)} entries, batches of ${BATCH}${GROUP > 1 ? `, ${GROUP} batches per transaction` : ''}, mix ${MIX}, ${STORE}`,
+  );
   let ingestMs = 0;
   let cpuUs = 0;
   let jsonBytes = 0;
@@ -186,20 +194,30 @@ async function main() {
   let segCpu = 0;
   const segments = [];
   const segmentsCpu = [];
+  const callMs = [];
   while (gen.made < N) {
-    const { source, entries } = gen.batch();
-    if (sampled < 20_000) {
-      for (const e of entries) jsonBytes += JSON.stringify(e).length;
-      sampled += entries.length;
+    const batches = [];
+    let n = 0;
+    for (let k = 0; k < GROUP && gen.made < N; k++) {
+      const { source, entries } = gen.batch();
+      if (sampled < 20_000) {
+        for (const e of entries) jsonBytes += JSON.stringify(e).length;
+        sampled += entries.length;
+      }
+      batches.push({ source, entries, connections: [] });
+      n += entries.length;
     }
     const c0 = process.cpuUsage();
-    const { ms } = time(() => store.ingest(source, entries, []));
+    const { ms } = time(() =>
+      GROUP > 1 ? store.ingestBatches(batches) : store.ingest(batches[0].source, batches[0].entries, []),
+    );
     const c = process.cpuUsage(c0);
+    callMs.push(ms);
     cpuUs += c.user + c.system;
     ingestMs += ms;
     segMs += ms;
     segCpu += c.user + c.system;
-    segN += entries.length;
+    segN += n;
     if (segN >= tenth) {
       segments.push((segN / segMs) * 1000);
       segmentsCpu.push(segCpu / segN);
@@ -215,10 +233,19 @@ async function main() {
   );
   console.log(`  per tenth: ${segments.map(fmt).join(' ')} entries/s`);
   console.log(`  per tenth: ${segmentsCpu.map((c) => c.toFixed(1)).join(' ')} µs CPU per entry`);
+  callMs.sort((a, b) => a - b);
+  const q = (p) => callMs[Math.min(callMs.length - 1, Math.floor(p * callMs.length))];
+  console.log(
+    `  ${GROUP > 1 ? 'ingestBatches()' : 'ingest()'} call: median ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, slowest ${callMs[callMs.length - 1].toFixed(0)} ms`,
+  );
   console.log(
     `  mean entry JSON ${fmt(jsonBytes / sampled)} B; file ${(st.fileBytes / 1e6).toFixed(0)} MB (${fmt(st.fileBytes / st.entries)} B per entry)`,
   );
 
+  if (process.env.QUERIES === '0') {
+    store.close();
+    return;
+  }
   const col = (p) => store.sqlTarget.column(p);
   const json = store.sqlTarget.json;
   const num = (c) => `typeof(${c}) IN ('integer', 'real')`;
@@ -254,6 +281,11 @@ async function main() {
       "status == 'ERROR' and redis (none stored)",
       { where: { sql: `${col(['status'])} = ? AND ${col(['protocol'])} = ?`, params: ['ERROR', 'redis'] } },
     ],
+    ["method == 'DELETE' (not indexed)", { where: { sql: `${col(['method'])} = ?`, params: ['DELETE'] } }],
+    [
+      "method == 'PURGE' (not indexed; none stored: every row read)",
+      { where: { sql: `${col(['method'])} = ?`, params: ['PURGE'] } },
+    ],
     [
       `dst.workload == '${someDst.name}' (not indexed)`,
       { where: { sql: `${col(['dst', 'workload'])} = ?`, params: [someDst.name] } },
@@ -263,12 +295,48 @@ async function main() {
       { where: { sql: `json_type(${json}, '$.request.headers."User-Agent"') IS NOT NULL`, params: [] } },
     ],
     [
+      "request.headers['X-None'] exists, last 5 minutes (JSON; none)",
+      {
+        from: last - 300_000_000,
+        to: last,
+        where: { sql: `json_type(${json}, '$.request.headers."X-None"') IS NOT NULL`, params: [] },
+      },
+    ],
+    [
       "protocol == 'redis', last 5 minutes",
       { from: last - 300_000_000, to: last, where: { sql: `${col(['protocol'])} = ?`, params: ['redis'] } },
     ],
   ];
-  console.log('\nqueries over the full store (newest 100; median / slowest of 5):');
+  console.log('\nqueries over the full store (newest 100; median / slowest of 5; the plan):');
   const results = [];
+  // The plan of the SQL entries() runs (src/store/index.ts), shortened to the tables' access paths.
+  const plan = (q) => {
+    const conds = [];
+    const params = [];
+    if (q.from !== undefined) {
+      conds.push('e.ts >= ?');
+      params.push(q.from);
+    }
+    if (q.to !== undefined) {
+      conds.push('e.ts <= ?');
+      params.push(q.to);
+    }
+    if (q.where) {
+      conds.push(`(${q.where.sql})`);
+      params.push(...q.where.params);
+    }
+    const sql = `EXPLAIN QUERY PLAN SELECT e.* FROM entries e LEFT JOIN entry_details d ON d.id = e.id ${conds.length ? `WHERE ${conds.join(' AND ')}` : ''} ORDER BY e.ts DESC, e.id DESC LIMIT 101`;
+    return store.db
+      .prepare(sql)
+      .all(...params)
+      .map((r) =>
+        r.detail
+          .replace(/ \(.*\)$/, '')
+          .replace('USING INDEX ', '')
+          .replace('USING INTEGER PRIMARY KEY', 'by id'),
+      )
+      .join('; ');
+  };
   for (const [label, q] of queries) {
     const runs = [];
     let n = 0;
@@ -281,7 +349,7 @@ async function main() {
     console.log(
       `  ${label.padEnd(58)} ${median(runs).toFixed(1).padStart(7)} ms ${Math.max(...runs)
         .toFixed(1)
-        .padStart(7)} ms  (${n} rows)`,
+        .padStart(7)} ms  (${n} rows)  ${plan(q)}`,
     );
   }
   {

@@ -1,16 +1,13 @@
 /**
- * An entry as rows: its summary row in `entries` (the columns lists and filters read) and its whole
- * JSON in `entry_details`. Also the map from entry field paths to summary columns that the query
- * compiler uses (`SqlTarget.column`), so a filter on an indexed field reads the index.
+ * An entry as rows: its summary row in `entries` (the columns lists and filters read) and, in
+ * `entry_details`, the JSON of what the columns do not hold (request, response, and any field the
+ * columns cannot give back exactly). Also the map from entry field paths to summary columns that
+ * the query compiler uses (`SqlTarget.column`), so a filter on an indexed field reads the index,
+ * and the SQL that rebuilds the whole entry's JSON for filters on any other path.
  */
+import type { Statement } from 'better-sqlite3';
 import type { Entry, EntryEndpoint } from '../dissect/entry.js';
 import { isErrorEntry } from './error-rules.js';
-
-/**
- * The entry's JSON in the store's queries, which read `entries e LEFT JOIN entry_details d`; the
- * columns below are `e.`'s.
- */
-export const DETAIL_JSON = 'd.json';
 
 /** An entry as the store hands it out: `id` is the hub's id, `localId` the agent's. */
 export type StoredEntry = Entry & { localId: string };
@@ -53,6 +50,73 @@ export function columnOf(path: readonly string[]): string | null {
   return Object.hasOwn(COLUMNS, path.join('.')) ? COLUMNS[path.join('.')]! : null;
 }
 
+/** `,"key":<value>` for a column, nothing when it is NULL (an absent field). */
+function optionalMember(key: string, col: string): string {
+  return `iif(${col} IS NULL, '', ',"${key}":' || json_quote(${col}))`;
+}
+
+/** The pieces of an endpoint's JSON object, from its columns, without the names that are NULL. */
+function endpointJson(side: 'src' | 'dst'): string[] {
+  const c = (f: string) => `e.${side}_${f}`;
+  return [
+    `'{"ip":'`,
+    `json_quote(${c('ip')})`,
+    `',"port":'`,
+    c('port'),
+    optionalMember('name', c('name')),
+    optionalMember('namespace', c('ns')),
+    optionalMember('kind', c('kind')),
+    optionalMember('workload', c('workload')),
+    optionalMember('node', c('node')),
+    `'}'`,
+  ];
+}
+
+/**
+ * The whole entry's JSON text in the store's queries (which read `entries e LEFT JOIN
+ * entry_details d`), for the query compiler's json_extract on paths no column holds. A whole detail
+ * (`detail_whole`: version 1's rows, and entries the columns cannot give back exactly) is the JSON
+ * itself; a slim one, `{"request":...,"response":...,<fields no column holds>}`, gets the summary
+ * fields written in front of its members from the columns. The text is pasted (one concat()) rather
+ * than built with json_insert(), which parses and re-serialises the detail: 9 µs a row against 6
+ * (bench/store.mjs's JSON filters; reading the detail alone is 2). json_quote() writes each value as
+ * JSON (a REAL with the digits that give it back exactly), and a slim detail never holds a key
+ * written here, so no key is there twice. Without a detail row it is NULL (concat() would skip it).
+ */
+export const ENTRY_JSON = `CASE WHEN e.detail_whole OR d.json IS NULL THEN d.json ELSE concat(${[
+  `'{"type":"entry","id":"'`,
+  'e.id',
+  `'","localId":'`,
+  'json_quote(e.local_id)',
+  `',"protocol":'`,
+  'json_quote(e.protocol)',
+  `',"timestamp":'`,
+  'e.ts',
+  `',"elapsedMs":'`,
+  'json_quote(e.elapsed_ms)',
+  `',"src":'`,
+  ...endpointJson('src'),
+  `',"dst":'`,
+  ...endpointJson('dst'),
+  `',"method":'`,
+  'json_quote(e.method)',
+  `',"path":'`,
+  'json_quote(e.path)',
+  `',"status":'`,
+  'json_quote(e.status)',
+  `',"requestSize":'`,
+  'e.request_size',
+  `',"responseSize":'`,
+  'e.response_size',
+  `',"connectionId":'`,
+  'json_quote(e.connection_id)',
+  optionalMember('node', 'e.node'),
+  `',"error":'`,
+  'json_quote(e.error)',
+  `','`,
+  'substr(d.json, 2)',
+].join(', ')}) END`;
+
 /** The summary columns in `INSERT` order (the table's order). */
 export const SUMMARY_COLUMNS = [
   'id',
@@ -83,6 +147,7 @@ export const SUMMARY_COLUMNS = [
   'error',
   'local_id',
   'is_error',
+  'detail_whole',
 ] as const;
 
 type SqlValue = string | number | bigint | null;
@@ -105,6 +170,8 @@ function anyValue(v: unknown): SqlValue {
   return typeof v === 'string' ? v : null;
 }
 
+const SIDES = ['src', 'dst'] as const;
+const ENDPOINT_NAMES = ['name', 'namespace', 'kind', 'workload', 'node'] as const;
 const optionalText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
 const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
@@ -117,12 +184,11 @@ export function invalidEntry(e: Entry): string | null {
   if (e === null || typeof e !== 'object') return 'not an object';
   if (!Number.isSafeInteger(e.timestamp)) return 'timestamp is not an integer (µs)';
   if (typeof e.protocol !== 'string' || (e.protocol as string) === '') return 'no protocol';
-  for (const side of ['src', 'dst'] as const) {
+  for (const side of SIDES) {
     const ep = e[side];
     if (ep === null || typeof ep !== 'object' || typeof ep.ip !== 'string' || !Number.isSafeInteger(ep.port))
       return `${side} is not an endpoint {ip, port}`;
-    for (const f of ['name', 'namespace', 'kind', 'workload', 'node'] as const)
-      if (!optionalText(ep[f])) return `${side}.${f} is not a string`;
+    for (const f of ENDPOINT_NAMES) if (!optionalText(ep[f])) return `${side}.${f} is not a string`;
   }
   if (typeof e.method !== 'string' || typeof e.path !== 'string') return 'method or path is not a string';
   const st = e.status as unknown;
@@ -138,11 +204,21 @@ export function invalidEntry(e: Entry): string | null {
   return null;
 }
 
-/** The summary row's values, in SUMMARY_COLUMNS order. */
-export function summaryRow(id: number, localId: string, e: Entry): SqlValue[] {
+/**
+ * Inserts the summary row of `e` with `insert` (an INSERT of SUMMARY_COLUMNS, in order). The values
+ * go as arguments, not as an array: better-sqlite3 binds arguments faster than an array's elements
+ * (0.6 µs of an entry's ingest), and no array is made.
+ */
+export function insertSummary(
+  insert: Statement,
+  id: number,
+  localId: string,
+  e: Entry,
+  whole: boolean,
+): void {
   const s = e.src;
   const d = e.dst;
-  return [
+  insert.run(
     id,
     e.timestamp,
     e.protocol,
@@ -171,7 +247,8 @@ export function summaryRow(id: number, localId: string, e: Entry): SqlValue[] {
     str(e.error),
     localId,
     isErrorEntry(e) ? 1 : 0,
-  ];
+    whole ? 1 : 0,
+  );
 }
 
 /** A summary row as `SELECT e.*` returns it. */
@@ -204,6 +281,8 @@ export interface SummaryRecord {
   error: string | null;
   local_id: string;
   is_error: number;
+  /** 1: the detail JSON is the whole entry (version 1's rows, odd entries); 0: request/response. */
+  detail_whole: number;
 }
 
 function endpoint(
@@ -247,21 +326,119 @@ export function summaryOf(r: SummaryRecord): Omit<StoredEntry, 'request' | 'resp
   return out;
 }
 
+/** Endpoint fields the summary columns hold (as text, when present). */
+const ENDPOINT_TEXT = new Set(['name', 'namespace', 'kind', 'workload', 'node']);
+
+/** Whether the summary columns give `ep` back exactly: ip, port, and text or absent names only. */
+function endpointInColumns(ep: EntryEndpoint): boolean {
+  for (const k in ep) {
+    if (k === 'ip' || k === 'port') continue;
+    const v = (ep as unknown as Record<string, unknown>)[k];
+    if (!ENDPOINT_TEXT.has(k) || !(v === undefined || typeof v === 'string')) return false;
+  }
+  return true;
+}
+
 /**
- * The entry's JSON as stored: the entry with the hub's `id` and the agent's as `localId`. A string
- * under request/response holding more than `bodyCap` bytes is cut to that (and `<key>Truncated:
- * true` set beside it); a string is its length in bytes, or 3/4 of it when its sibling
- * `<key>Encoding` is `base64` (a body the dissector kept as base64). The caller's objects are not
- * changed.
+ * Whether the summary row gives the entry's field `k` back as it is, for the summary fields (the
+ * keys the slim detail leaves out); checked after invalidEntry(), which already holds most fields
+ * to their column's type. `error` absent reads back as null, as in the summaries lists hand out.
  */
-export function detailJson(id: number, e: Entry, bodyCap: number): string {
-  const json = JSON.stringify({ ...e, id: String(id), localId: e.id });
-  // Cheap test first: an entry shorter than the cap has no string longer than it.
+function inColumns(e: Entry, k: string): boolean {
+  switch (k) {
+    case 'type':
+      return e.type === 'entry';
+    case 'id':
+      return typeof e.id === 'string';
+    case 'protocol':
+    case 'timestamp':
+    case 'elapsedMs':
+    case 'method':
+    case 'path':
+    case 'status':
+    case 'requestSize':
+    case 'responseSize':
+    case 'connectionId':
+    // The store's own, set from the agent's id.
+    case 'localId':
+      return true;
+    case 'error':
+      return e.error === null || typeof e.error === 'string';
+    case 'node':
+      return e.node === undefined || typeof e.node === 'string';
+    case 'src':
+      return endpointInColumns(e.src);
+    case 'dst':
+      return endpointInColumns(e.dst);
+    default:
+      return false;
+  }
+}
+
+/** The fields the summary row holds: a slim detail leaves them out, ENTRY_JSON writes them. */
+const SUMMARY_KEYS = new Set([
+  'type',
+  'id',
+  'localId',
+  'protocol',
+  'timestamp',
+  'elapsedMs',
+  'src',
+  'dst',
+  'method',
+  'path',
+  'status',
+  'requestSize',
+  'responseSize',
+  'connectionId',
+  'node',
+  'error',
+]);
+
+/**
+ * The detail to store for `e`, slim: request, response, and the fields no column holds. The summary
+ * fields are not repeated: about a third of an entry's JSON, as much less to serialise and to write
+ * (docs/store.md, Performance). Null when a summary field is one the columns cannot give back
+ * exactly (an endpoint with fields of its own or a null name, a null `node`, an id that is not
+ * text): such an entry's detail is the whole entry (wholeDetail), as version 1 stored every entry.
+ */
+export function slimDetail(e: Entry): Record<string, unknown> | null {
+  const detail: Record<string, unknown> = { request: e.request, response: e.response };
+  for (const k in e) {
+    if (k === 'request' || k === 'response' || !Object.hasOwn(e, k)) continue;
+    if (SUMMARY_KEYS.has(k)) {
+      if (!inColumns(e, k)) return null;
+    } else detail[k] = (e as unknown as Record<string, unknown>)[k];
+  }
+  return detail;
+}
+
+/** The whole entry as the store hands it out: the hub's id, the agent's as localId. */
+export function wholeDetail(id: number, e: Entry): Record<string, unknown> {
+  return { ...e, id: String(id), localId: e.id };
+}
+
+/**
+ * The JSON of `detail` (slimDetail's or wholeDetail's for `e`). A string under request/response
+ * holding more than `bodyCap` bytes is cut to that (and `<key>Truncated: true` set beside it); a
+ * string is its length in bytes, or 3/4 of it when its sibling `<key>Encoding` is `base64` (a body
+ * the dissector kept as base64). The caller's objects are not changed.
+ */
+export function detailJson(detail: Record<string, unknown>, e: Entry, bodyCap: number): string {
+  const json = JSON.stringify(detail);
+  // Cheap test first: a detail shorter than the cap has no string longer than it.
   if (json.length <= bodyCap) return json;
   const request = capStrings(e.request, bodyCap);
   const response = e.response === null ? null : capStrings(e.response, bodyCap);
   if (request === e.request && response === e.response) return json;
-  return JSON.stringify({ ...e, id: String(id), localId: e.id, request, response });
+  return JSON.stringify({ ...detail, request, response });
+}
+
+/** The whole entry from its summary row and its detail JSON. */
+export function entryOf(r: SummaryRecord, detail: string): StoredEntry {
+  const d = JSON.parse(detail) as StoredEntry;
+  if (r.detail_whole) return d;
+  return Object.assign(summaryOf(r), d as Pick<StoredEntry, 'request' | 'response'>);
 }
 
 /** Cuts a string to `cap` UTF-16 units without splitting a surrogate pair. */

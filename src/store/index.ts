@@ -15,14 +15,17 @@ import type { ConnectionRecord } from '../flows/connection.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   columnOf,
-  DETAIL_JSON,
   detailJson,
+  ENTRY_JSON,
+  entryOf,
+  insertSummary,
   invalidEntry,
   type StoredEntry,
   SUMMARY_COLUMNS,
   type SummaryRecord,
+  slimDetail,
   summaryOf,
-  summaryRow,
+  wholeDetail,
 } from './entry-rows.js';
 import { StoreError } from './errors.js';
 import { Retention } from './retention.js';
@@ -52,6 +55,15 @@ export interface StoreOptions {
 export interface BatchSource {
   agent: string;
   seq: number;
+}
+
+/** One agent batch for ingestBatches(): ingest()'s arguments. */
+export interface IngestBatch {
+  source: BatchSource | null;
+  entries: readonly Entry[];
+  connections: readonly ConnectionRecord[];
+  /** Filled with each entry's public id (null for one refused as malformed), for the live feed. */
+  ids?: (string | null)[];
 }
 
 /** A filter from the query compiler: SQL with plain `?` placeholders, and their values in order. */
@@ -110,21 +122,14 @@ function timeOf(name: string, v: number | undefined): number | undefined {
 }
 
 export class Store {
-  readonly sqlTarget: SqlTarget = { column: columnOf, json: DETAIL_JSON };
+  readonly sqlTarget: SqlTarget = { column: columnOf, json: ENTRY_JSON };
 
   private readonly bodyCap: number;
   private readonly maxAgeMs: number | undefined;
   private readonly maxBytes: number | undefined;
   private readonly retentionRunner: Retention;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly ingestTx: Database.Transaction<
-    (
-      source: BatchSource | null,
-      entries: readonly Entry[],
-      connections: readonly ConnectionRecord[],
-      ids: (string | null)[] | undefined,
-    ) => boolean
-  >;
+  private readonly ingestTx: Database.Transaction<(batches: readonly IngestBatch[]) => boolean[]>;
   private readonly s: ReturnType<typeof prepareStatements>;
   /** The last entry id handed out: ids are never reused, even after retention empties the table. */
   private lastId: number;
@@ -152,8 +157,8 @@ export class Store {
     this.lastId = Math.max(meta?.value ?? 0, max);
     this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
-    this.ingestTx = db.transaction((source, entries, connections, ids) =>
-      this.write(source, entries, connections, ids),
+    this.ingestTx = db.transaction((batches: readonly IngestBatch[]) =>
+      batches.map((b) => this.write(b.source, b.entries, b.connections, b.ids)),
     );
   }
 
@@ -188,8 +193,23 @@ export class Store {
     /** Filled with each entry's public id (null for one refused as malformed), for the live feed. */
     ids?: (string | null)[],
   ): boolean {
+    return this.ingestBatches([{ source, entries, connections, ...(ids ? { ids } : {}) }])[0] as boolean;
+  }
+
+  /**
+   * Several batches (from one agent or many) in one transaction: each as ingest() would store it,
+   * its own replay check and watermark included, in the order given; the answer is ingest()'s for
+   * each. A transaction's cost has a part per batch of pages (each index page an insert lands on is
+   * written once per transaction, however many rows it took), so batches that arrive together are
+   * cheaper stored together: ten batches of 500 entries in one call cost 8% (a million entries
+   * stored) to 19% (300,000) less CPU per entry than ten calls (docs/store.md, Performance).
+   * Durable when it returns; when the transaction fails, nothing of any batch is stored, every
+   * `ids` is emptied, and it throws.
+   */
+  ingestBatches(batches: readonly IngestBatch[]): boolean[] {
     this.assertOpen();
-    if (source !== null) {
+    for (const { source } of batches) {
+      if (source === null) continue;
       if (typeof source.agent !== 'string' || source.agent === '' || source.agent.length > AGENT_NAME_MAX)
         throw new StoreError('bad-argument', `agent name must be 1-${AGENT_NAME_MAX} characters`);
       if (!Number.isSafeInteger(source.seq) || source.seq < 1)
@@ -198,13 +218,14 @@ export class Store {
     const before = { lastId: this.lastId, entries: this.entryCount, connections: this.connectionCount };
     const rejected = this.rejected;
     try {
-      return this.ingestTx.immediate(source, entries, connections, ids);
+      return this.ingestTx.immediate(batches);
     } catch (err) {
       // Rolled back: forget the ids and counts the transaction took.
       this.lastId = before.lastId;
       this.entryCount = before.entries;
       this.connectionCount = before.connections;
       this.rejected = rejected;
+      for (const b of batches) if (b.ids) b.ids.length = 0;
       throw err;
     }
   }
@@ -216,12 +237,12 @@ export class Store {
     ids: (string | null)[] | undefined,
   ): boolean {
     const s = this.s;
+    if (ids) ids.length = 0;
     if (source !== null) {
       const wm = s.getWatermark.get(source.agent) as { seq: number } | undefined;
       if (wm !== undefined && source.seq <= wm.seq) return false;
     }
     let id = this.lastId;
-    if (ids) ids.length = 0;
     for (const e of entries) {
       if (invalidEntry(e) !== null) {
         this.rejected++;
@@ -231,8 +252,9 @@ export class Store {
       id++;
       ids?.push(String(id));
       const localId = typeof e.id === 'string' ? e.id : String(e.id ?? '');
-      s.insertSummary.run(summaryRow(id, localId, e));
-      s.insertDetail.run(id, detailJson(id, e, this.bodyCap));
+      const slim = slimDetail(e);
+      insertSummary(s.insertSummary, id, localId, e, slim === null);
+      s.insertDetail.run(id, detailJson(slim ?? wholeDetail(id, e), e, this.bodyCap));
     }
     if (id !== this.lastId) {
       s.setMeta.run('last_entry_id', id);
@@ -299,8 +321,8 @@ export class Store {
   entry(id: string): StoredEntry | null {
     this.assertOpen();
     if (typeof id !== 'string' || !/^[1-9]\d{0,15}$/.test(id)) return null;
-    const row = this.s.getDetail.get(Number(id)) as { json: string } | undefined;
-    return row ? (JSON.parse(row.json) as StoredEntry) : null;
+    const row = this.s.getEntry.get(Number(id)) as (SummaryRecord & { detail: string }) | undefined;
+    return row ? entryOf(row, row.detail) : null;
   }
 
   /**
@@ -522,7 +544,9 @@ function prepareStatements(db: Database.Database) {
       `INSERT INTO entries (${SUMMARY_COLUMNS.join(', ')}) VALUES (${SUMMARY_COLUMNS.map(() => '?').join(', ')})`,
     ),
     insertDetail: db.prepare('INSERT INTO entry_details (id, json) VALUES (?, ?)'),
-    getDetail: db.prepare('SELECT json FROM entry_details WHERE id = ?'),
+    getEntry: db.prepare(
+      'SELECT e.*, d.json AS detail FROM entries e JOIN entry_details d ON d.id = e.id WHERE e.id = ?',
+    ),
     getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
     setMeta: db.prepare(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',

@@ -121,6 +121,88 @@ describe('round trip of real entries', async () => {
   });
 });
 
+describe('the detail JSON keeps what the columns do not', async () => {
+  const { entries } = await realRecords();
+  /** The whole entry as the query compiler's JSON expression (sqlTarget.json) gives it, by hub id. */
+  const sqlJson = (store: Store, id: string) =>
+    JSON.parse(
+      (
+        store.db
+          .prepare(
+            `SELECT ${store.sqlTarget.json} AS j FROM entries e LEFT JOIN entry_details d ON d.id = e.id WHERE e.id = ?`,
+          )
+          .get(Number(id)) as { j: string }
+      ).j,
+    ) as unknown;
+  const detailKeys = (store: Store, id: string) =>
+    Object.keys(
+      JSON.parse(
+        (store.db.prepare('SELECT json FROM entry_details WHERE id = ?').get(Number(id)) as { json: string })
+          .json,
+      ) as object,
+    ).sort();
+
+  test('an ordinary entry: request and response only; sqlTarget.json is still the whole entry', () => {
+    const store = fresh();
+    store.ingest(null, entries, []);
+    entries.forEach((e, i) => {
+      const id = String(i + 1);
+      assert.deepEqual(detailKeys(store, id), ['request', 'response'], e.id);
+      assert.deepEqual(sqlJson(store, id), expected(e, id), e.id);
+    });
+    store.close();
+  });
+
+  test('an entry the columns cannot give back exactly keeps its whole JSON, and comes back as sent', () => {
+    const store = fresh();
+    const odd: Entry[] = [
+      // An endpoint with fields of its own (GeoIP of an outside address), another with a null name.
+      makeEntry(1, {
+        id: 'o-1',
+        dst: { ip: '203.0.113.9', port: 443, name: 'example.org', kind: 'external', country: 'NL' } as never,
+        src: { ip: '10.0.0.1', port: 4000, name: null } as never,
+      }),
+      // A null node (absent and null differ in JSON).
+      { ...makeEntry(2, { id: 'o-2' }), node: null } as never,
+      // A field no column holds: the detail keeps it, and stays slim.
+      { ...makeEntry(3, { id: 'o-3', node: 'node-1' }), streaming: 'unary' } as never,
+      // A node, and an endpoint with every name.
+      makeEntry(4, {
+        id: 'o-4',
+        src: { ip: '10.0.0.3', port: 1, name: 'p', namespace: 'ns', kind: 'pod', workload: 'w', node: 'n' },
+      }),
+    ];
+    store.ingest(null, odd, []);
+    const whole = store.db
+      .prepare('SELECT detail_whole AS w FROM entries ORDER BY id')
+      .all()
+      .map((r) => (r as { w: number }).w);
+    assert.deepEqual(whole, [1, 1, 0, 0]);
+    assert.deepEqual(detailKeys(store, '2'), Object.keys(expected(odd[1]!, '2')).sort());
+    assert.deepEqual(detailKeys(store, '3'), ['request', 'response', 'streaming']);
+    assert.deepEqual(detailKeys(store, '4'), ['request', 'response']);
+    odd.forEach((e, i) => {
+      const id = String(i + 1);
+      assert.deepEqual(store.entry(id), expected(e, id), e.id);
+      assert.deepEqual(sqlJson(store, id), expected(e, id), e.id);
+    });
+    // The query compiler's paths into the JSON reach them.
+    const pick = (path: string) =>
+      store.db
+        .prepare(
+          `SELECT CAST(e.id AS TEXT) AS id FROM entries e LEFT JOIN entry_details d ON d.id = e.id
+           WHERE json_type(${store.sqlTarget.json}, ?) IS NOT NULL ORDER BY e.id`,
+        )
+        .all(path)
+        .map((r) => (r as { id: string }).id);
+    assert.deepEqual(pick('$.dst.country'), ['1']);
+    assert.deepEqual(pick('$.streaming'), ['3']);
+    assert.deepEqual(pick('$.node'), ['2', '3'], 'node: null is there, an absent node is not');
+    assert.deepEqual(pick('$.src.name'), ['1', '4']);
+    store.close();
+  });
+});
+
 describe('batches', () => {
   test('a replayed batch (seq <= watermark) writes nothing and returns false', () => {
     const store = fresh();
@@ -196,6 +278,95 @@ describe('batches', () => {
         ['1', 1],
       ],
     );
+    store.close();
+  });
+
+  test('ingestBatches: several agents in one transaction, each batch as ingest() would store it', () => {
+    const store = fresh();
+    store.ingest({ agent: 'b', seq: 4 }, [makeEntry(1)], []);
+    const ids = [[], [], [], [], []] as (string | null)[][];
+    const results = store.ingestBatches([
+      {
+        source: { agent: 'a', seq: 1 },
+        entries: [makeEntry(10), makeEntry(11)],
+        connections: [],
+        ids: ids[0],
+      },
+      // A replay (b is at 4): nothing of it is written, its ids stay empty.
+      { source: { agent: 'b', seq: 4 }, entries: [makeEntry(12)], connections: [], ids: ids[1] },
+      {
+        source: { agent: 'b', seq: 5 },
+        entries: [makeEntry(13)],
+        connections: [makeConnection(1, 1, 2)],
+        ids: ids[2],
+      },
+      // The same agent twice in one call: in order, the second sees the first's watermark.
+      {
+        source: { agent: 'a', seq: 2 },
+        entries: [{ ...makeEntry(14), timestamp: 'x' } as never, makeEntry(15)],
+        connections: [],
+        ids: ids[3],
+      },
+      { source: { agent: 'a', seq: 2 }, entries: [makeEntry(16)], connections: [], ids: ids[4] },
+    ]);
+    assert.deepEqual(results, [true, false, true, true, false]);
+    assert.deepEqual(ids, [['2', '3'], [], ['4'], [null, '5'], []]);
+    assert.equal(store.watermark('a'), 2);
+    assert.equal(store.watermark('b'), 5);
+    assert.deepEqual(
+      store.entries({}).entries.map((e) => [e.id, e.timestamp]),
+      [
+        ['5', 15],
+        ['4', 13],
+        ['3', 11],
+        ['2', 10],
+        ['1', 1],
+      ],
+    );
+    assert.equal(store.stats().rejected, 1);
+    assert.equal(store.stats().connections, 1);
+    assert.deepEqual(store.ingestBatches([]), []);
+    store.close();
+  });
+
+  test('ingestBatches: a failing batch rolls back every batch of the call; their ids are emptied', () => {
+    const store = fresh();
+    const cyclic = makeEntry(2) as Entry & { self?: unknown };
+    cyclic.self = cyclic;
+    const first: (string | null)[] = [];
+    const second: (string | null)[] = [];
+    assert.throws(
+      () =>
+        store.ingestBatches([
+          {
+            source: { agent: 'a', seq: 1 },
+            entries: [makeEntry(1)],
+            connections: [makeConnection(1, 1, 2)],
+            ids: first,
+          },
+          { source: { agent: 'b', seq: 1 }, entries: [makeEntry(3), cyclic], connections: [], ids: second },
+        ]),
+      TypeError,
+    );
+    assert.deepEqual([first, second], [[], []]);
+    assert.equal(store.watermark('a'), 0);
+    assert.equal(store.watermark('b'), 0);
+    assert.deepEqual(store.stats(), { ...store.stats(), entries: 0, connections: 0, rejected: 0 });
+    assert.equal((store.db.prepare('SELECT count(*) AS n FROM entry_details').get() as { n: number }).n, 0);
+    // A bad source anywhere refuses the call before anything is written.
+    assert.throws(
+      () =>
+        store.ingestBatches([
+          { source: { agent: 'a', seq: 1 }, entries: [makeEntry(1)], connections: [] },
+          { source: { agent: 'a', seq: 0 }, entries: [], connections: [] },
+        ]),
+      { code: 'bad-argument' },
+    );
+    assert.equal(store.watermark('a'), 0);
+    // Afterwards ids continue from where they were.
+    const ids: (string | null)[] = [];
+    store.ingest(null, [makeEntry(5)], [], ids);
+    assert.deepEqual(ids, ['1']);
     store.close();
   });
 

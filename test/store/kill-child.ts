@@ -1,31 +1,39 @@
 /**
  * The process durability.test.ts kills: opens the store, resumes after the agent's watermark, and
  * ingests numbered batches as fast as it can, writing `ack <seq>` to stdout after each ingest()
- * returned (as a hub acknowledges a batch to its agent) until it is SIGKILLed.
+ * returned (as a hub acknowledges a batch to its agent) until it is SIGKILLed. With a group size
+ * above 1, that many batches go in each ingestBatches() call, acknowledged after it returned.
  *
- * Usage: node kill-child.js <store path> <agent> <entries per batch>
+ * Usage: node kill-child.js <store path> <agent> <entries per batch> [batches per call]
  */
 import { writeSync } from 'node:fs';
 import { Store } from '../../src/store/index.js';
 import { makeConnection, makeEntry } from './records.js';
 
-const [path, agent, perBatch] = process.argv.slice(2);
+const [path, agent, perBatch, perCall] = process.argv.slice(2);
 // `node --test dist/test/` runs every file under test/ once on its own: without arguments this
 // is that run, not durability.test.ts's child, and there is nothing to do.
 if (path === undefined || agent === undefined || perBatch === undefined) process.exit(0);
 const store = Store.open({ path: path! });
 const size = Number(perBatch);
+const group = Number(perCall ?? 1);
 let seq = store.watermark(agent!);
 writeSync(1, `ready ${seq}\n`);
-for (;;) {
-  seq++;
-  const entries = Array.from({ length: size }, (_, k) =>
+const batch = (seq: number) => ({
+  source: { agent: agent!, seq },
+  entries: Array.from({ length: size }, (_, k) =>
     makeEntry(seq * 1000 + k, {
       id: `${seq}-${k}`,
       // Big enough that a batch spans many pages and the kill lands inside a commit now and then.
       request: { body: 'z'.repeat(1500), seq },
     }),
-  );
-  store.ingest({ agent: agent!, seq }, entries, [makeConnection(seq, seq * 1000, seq * 1000 + 1)]);
-  writeSync(1, `ack ${seq}\n`);
+  ),
+  connections: [makeConnection(seq, seq * 1000, seq * 1000 + 1)],
+});
+for (;;) {
+  const batches = Array.from({ length: group }, (_, k) => batch(seq + 1 + k));
+  if (group === 1) store.ingest(batches[0]!.source, batches[0]!.entries, batches[0]!.connections);
+  else store.ingestBatches(batches);
+  for (const b of batches) writeSync(1, `ack ${b.source.seq}\n`);
+  seq += group;
 }
