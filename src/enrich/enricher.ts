@@ -17,6 +17,39 @@ export type { ExternalName, ExternalNamer };
 
 type Named = Pick<EntryEndpoint, 'name' | 'namespace' | 'kind' | 'workload' | 'node'>;
 
+/** Kubernetes' recommended labels, the ones a connection record's endpoints carry (Endpoint.labels). */
+export const RECOMMENDED_LABELS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/component',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/part-of',
+  'app.kubernetes.io/managed-by',
+] as const;
+
+/**
+ * An identity's recommended labels, or null when it has none. The model shares one frozen labels
+ * object among the pods of a workload (src/enrich/objects.ts), so the subset is made once per set.
+ */
+const recommendedOf = new WeakMap<object, Readonly<Record<string, string>> | null>();
+function recommended(labels: Readonly<Record<string, string>>): Readonly<Record<string, string>> | null {
+  let r = recommendedOf.get(labels);
+  if (r === undefined) {
+    const out: Record<string, string> = {};
+    let any = false;
+    for (const k of RECOMMENDED_LABELS) {
+      const v = labels[k];
+      if (typeof v === 'string') {
+        out[k] = v;
+        any = true;
+      }
+    }
+    r = any ? Object.freeze(out) : null;
+    recommendedOf.set(labels, r);
+  }
+  return r;
+}
+
 function identityFields(id: Identity): Named {
   const f: Named = { name: id.name, kind: id.kind };
   if (id.namespace !== null) f.namespace = id.namespace;
@@ -46,8 +79,17 @@ export class Enricher {
   /** Names a connection record's endpoints (its own objects, filled in place). */
   connection(c: ConnectionRecord): void {
     if (!this.active) return;
-    Object.assign(c.src, this.fields(c.src.ip, c.src.port, c.start));
-    Object.assign(c.dst, this.fields(c.dst.ip, c.dst.port, c.start));
+    this.nameEndpoint(c.src, c.start);
+    this.nameEndpoint(c.dst, c.start);
+  }
+
+  /** A connection endpoint's fields, and its object's recommended labels (for kube-netc's series). */
+  private nameEndpoint(ep: Endpoint, ts: number): void {
+    const id = this.resolver?.resolve(ep.ip, ep.port, ts) ?? null;
+    Object.assign(ep, id ? identityFields(id) : this.outsideFields(ep.ip));
+    const labels = id ? recommended(id.labels) : null;
+    if (labels) ep.labels = labels;
+    else delete ep.labels;
   }
 
   /**
@@ -85,14 +127,15 @@ export class Enricher {
   }
 
   private fields(ip: string, port: number, ts: number): Named {
-    if (this.resolver === null) {
-      // No cluster model: whether an address is the cluster's is unknown, so no kind; a DNS name if any.
-      const dns = this.namer?.peek(ip)?.dns;
-      return dns ? { name: dns } : {};
-    }
-    const id = this.resolver.resolve(ip, port, ts);
-    if (id) return identityFields(id);
+    const id = this.resolver?.resolve(ip, port, ts) ?? null;
+    return id ? identityFields(id) : this.outsideFields(ip);
+  }
+
+  /** An address the cluster model does not know (or any address, without a model). */
+  private outsideFields(ip: string): Named {
     const dns = this.namer?.peek(ip)?.dns;
+    // No cluster model: whether an address is the cluster's is unknown, so no kind; a DNS name if any.
+    if (this.resolver === null) return dns ? { name: dns } : {};
     return dns ? { name: dns, kind: 'external' } : { kind: 'external' };
   }
 }

@@ -165,6 +165,12 @@ export interface Endpoint {
   kind?: 'pod' | 'service' | 'node' | 'external';
   workload?: string;
   node?: string;
+  /**
+   * The object's Kubernetes recommended labels (`app.kubernetes.io/name`, `/component`,
+   * `/instance`, `/version`, `/part-of`, `/managed-by`) when it has any: kube-netc's series carry
+   * them. Only these: a pod's other labels would make every record larger for no series.
+   */
+  labels?: Readonly<Record<string, string>>;
 }
 
 /** The connection record of DESIGN.md, as `--format jsonl` prints it. Times in microseconds. */

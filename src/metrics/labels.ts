@@ -68,11 +68,8 @@ export const REQUEST_LABELS = [
 
 export const HIDDEN_PORT = 'dynamic';
 
-/**
- * An endpoint may one day carry its object's Kubernetes labels (src/enrich's Identity has them; the
- * Endpoint of today does not). Read them when present so kube-netc's object labels fill in then.
- */
-type Labelled = (Endpoint | EntryEndpoint) & { labels?: Readonly<Record<string, string>> };
+/** A connection endpoint carries its object's recommended labels once named (src/enrich/enricher.ts). */
+type Labelled = Endpoint | (EntryEndpoint & { labels?: Readonly<Record<string, string>> });
 
 const APP_LABELS = ['name', 'component', 'instance', 'version', 'part-of', 'managed-by'] as const;
 

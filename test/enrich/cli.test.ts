@@ -94,6 +94,7 @@ type Side = {
   kind?: string;
   workload?: string;
   node?: string;
+  labels?: { [k: string]: string };
 };
 type Record = { type: string; src: Side; dst: Side; path?: string };
 
@@ -133,6 +134,17 @@ describe('podwire analyze --k8s', () => {
       named(byPort(45000).dst),
       'pod ingress ingress-nginx-controller-2vbfq ingress-nginx-controller node-b',
     );
+    // Connection endpoints carry the object's recommended labels (the fixture's pod labels, less
+    // pod-template-hash), for kube-netc's series; the service's own labels are its own.
+    assert.deepEqual(byPort(42000).src.labels, {
+      'app.kubernetes.io/name': 'checkout',
+      'app.kubernetes.io/component': 'api',
+      'app.kubernetes.io/version': '1.4.2',
+      'app.kubernetes.io/part-of': 'shop',
+      'app.kubernetes.io/managed-by': 'Helm',
+    });
+    assert.deepEqual(byPort(41000).dst.labels, { 'app.kubernetes.io/name': 'checkout' });
+    assert.equal(byPort(43000).dst.labels, undefined, 'an outside address has none');
     // Entries name their endpoints the same way as their connections.
     for (const e of entries) {
       const c = byPort(e.src.port);

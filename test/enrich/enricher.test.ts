@@ -127,6 +127,58 @@ describe('Enricher', () => {
     assert.equal(before.dst.kind, 'external');
   });
 
+  test("connection endpoints carry the object's recommended labels, and only those; entries none", () => {
+    const labels = Object.freeze({
+      'app.kubernetes.io/name': 'web',
+      'app.kubernetes.io/instance': 'web-prod',
+      'app.kubernetes.io/version': '1.4.2',
+      'app.kubernetes.io/component': 'frontend',
+      'app.kubernetes.io/part-of': 'shop',
+      'app.kubernetes.io/managed-by': 'helm',
+      team: 'payments',
+      'app.kubernetes.io/unknown': 'x',
+    });
+    const labelled: Resolver = {
+      resolve: (ip, _port, ts) => (ip === '10.0.0.1' && ts >= 100 ? { ...WEB, labels } : null),
+    };
+    const e = new Enricher(labelled);
+    const c = connection(120);
+    e.connection(c);
+    assert.deepEqual(c.dst.labels, {
+      'app.kubernetes.io/name': 'web',
+      'app.kubernetes.io/component': 'frontend',
+      'app.kubernetes.io/instance': 'web-prod',
+      'app.kubernetes.io/version': '1.4.2',
+      'app.kubernetes.io/part-of': 'shop',
+      'app.kubernetes.io/managed-by': 'helm',
+    });
+    assert.equal(c.src.labels, undefined, 'an outside address has none');
+    // The same set is one object for every record (no allocation per record).
+    const again = connection(130);
+    e.connection(again);
+    assert.equal(again.dst.labels, c.dst.labels);
+    // Named again at a time the address was not the pod's: the labels go with the name.
+    const reused = connection(130);
+    reused.dst.labels = { 'app.kubernetes.io/name': 'stale' };
+    reused.start = 10;
+    e.connection(reused);
+    assert.equal(reused.dst.kind, 'external');
+    assert.equal(reused.dst.labels, undefined);
+    const en = entry(150, { ip: '192.0.2.7', port: 40000 }, { ip: '10.0.0.1', port: 8080 });
+    e.entry(en);
+    assert.equal('labels' in en.dst, false, 'entries stay as they were: no labels');
+  });
+
+  test('an object without recommended labels gives an endpoint without labels', () => {
+    const plain: Resolver = {
+      resolve: (ip) => (ip === '10.0.0.1' ? { ...WEB, labels: { app: 'web', team: 'x' } } : null),
+    };
+    const c = connection(120);
+    new Enricher(plain).connection(c);
+    assert.equal(c.dst.name, WEB.name);
+    assert.equal(c.dst.labels, undefined);
+  });
+
   test('without a model or namer nothing changes', () => {
     const e = new Enricher(null);
     const c = connection(120);

@@ -357,6 +357,70 @@ describe('kube-netc series', () => {
   });
 });
 
+test("kube-netc's object labels are the source's recommended labels; the destination's are not used", async () => {
+  const m = new HubMetrics();
+  const half = {
+    packets: 1,
+    bytes: 10,
+    wireBytes: 80,
+    retransmissions: 0,
+    outOfOrder: 0,
+    gaps: 0,
+    gapBytes: 0,
+  };
+  m.observeConnection({
+    type: 'connection',
+    id: 7,
+    ipVersion: 4,
+    start: 1,
+    end: 2,
+    durationMs: 0.001,
+    src: {
+      ip: '10.1.0.5',
+      port: 40000,
+      name: 'web-7d9f-x2k4p',
+      namespace: 'shop',
+      kind: 'pod',
+      labels: {
+        'app.kubernetes.io/name': 'web',
+        'app.kubernetes.io/component': 'frontend',
+        'app.kubernetes.io/instance': 'web-prod',
+        'app.kubernetes.io/version': '1.4.2',
+        'app.kubernetes.io/part-of': 'shop',
+        'app.kubernetes.io/managed-by': 'helm',
+      },
+    },
+    dst: {
+      ip: '10.1.0.9',
+      port: 5432,
+      name: 'db-0',
+      namespace: 'data',
+      kind: 'pod',
+      labels: { 'app.kubernetes.io/name': 'postgres' },
+    },
+    closeReason: 'fin',
+    closedBy: 'src',
+    midstream: false,
+    handshake: null,
+    sent: half,
+    received: { ...half, bytes: 20 },
+  });
+  const s = await scrape(m);
+  const [x] = select(s, 'bytes_recv');
+  assert.equal(x!.value, 20);
+  assert.deepEqual(
+    [
+      x!.labels.name,
+      x!.labels.component,
+      x!.labels.instance,
+      x!.labels.version,
+      x!.labels.part_of,
+      x!.labels.managed_by,
+    ],
+    ['web', 'frontend', 'web-prod', '1.4.2', 'shop', 'helm'],
+  );
+});
+
 describe('podwire request metrics', () => {
   test('requests, errors and the latency histogram per protocol and workload equal the entries', async () => {
     const { entries } = await loadAll(MIXED);
