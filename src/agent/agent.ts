@@ -12,6 +12,7 @@
  * (`tick`), so idle connections close and their records come out without waiting for a packet.
  */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import {
   type HostInterface,
   listHostInterfaces,
@@ -25,6 +26,7 @@ import {
   type LiveSourceOptions,
 } from '../capture/live-source.js';
 import type { CapturedPacket } from '../capture/packet.js';
+import { PacketQueue } from '../capture/packet-queue.js';
 import type { Entry } from '../dissect/entry.js';
 import type { CloseReason, ConnectionRecord } from '../flows/connection.js';
 import type { TrackerOptions } from '../flows/tracker.js';
@@ -63,7 +65,17 @@ export interface AgentOptions {
   openReportMs?: number;
   /** Stamped on every record as `node` (the Kubernetes node this agent runs on). */
   node?: string;
+  /**
+   * Bytes of packets read from the kernel rings and waiting for the pipeline, all interfaces
+   * together (src/capture/packet-queue.ts; default DEFAULT_QUEUE_BYTES). Past it, packets are shed.
+   */
+  queueBytes?: number;
 }
+
+/** The queue between the kernel rings and the pipeline: a second or more of a busy node's packets. */
+export const DEFAULT_QUEUE_BYTES = 32 << 20;
+/** Longest the pipeline works through the queue before the event loop reads the rings again. */
+const DRAIN_SLICE_MS = 20;
 
 export type InterfaceState = 'capturing' | 'down' | 'failed' | 'missing' | 'released';
 
@@ -77,7 +89,8 @@ export interface InterfaceStatus {
   bytes: number;
   /** Of those, copies of a packet already seen on another interface (not passed on). */
   duplicates: number;
-  /** Of those, packets skipped unread because the agent was behind (see live-source.ts). */
+  /** Of those, packets skipped because the agent was behind: the queue to the pipeline was full,
+   * or reading one interface ran past --max-busy (live-source.ts). */
   shed: number;
   /** pcap_stats, summed over every capture opened on this interface. */
   kernelReceived: number;
@@ -136,6 +149,8 @@ export interface AgentStatus {
   /** The agent's memory (process.memoryUsage, bytes): RSS, V8 heap, buffers outside it. */
   memory: { rss: number; heapUsed: number; heapTotal: number; external: number };
   capture: CaptureTotals;
+  /** Packets read from the rings and not yet through the pipeline; null when counting only. */
+  queue: { packets: number; bytes: number; capacity: number } | null;
   pipeline: PipelineCounters;
   interfaces: InterfaceStatus[];
 }
@@ -187,6 +202,8 @@ class Capture {
   closedPackets = 0;
   closedBytes = 0;
   closedShed = 0;
+  /** Packets read but refused by the full queue. */
+  queueShed = 0;
   duplicates = 0;
   openFailures = 0;
   reopens = 0;
@@ -234,7 +251,7 @@ class Capture {
       packets: this.closedPackets + (s ? s.packets : 0),
       bytes: this.closedBytes + (s ? s.bytes : 0),
       duplicates: this.duplicates,
-      shed: this.closedShed + (s ? s.shed : 0),
+      shed: this.closedShed + this.queueShed + (s ? s.shed : 0),
       kernelReceived: this.closed.received + live.received,
       kernelDrops: this.closed.dropped + live.dropped,
       ifDrops: this.closed.ifDropped + live.ifDropped,
@@ -258,6 +275,11 @@ export class Agent {
   private readonly forgotten: InterfaceStatus = emptyStatus('(released)');
   private forgottenCount = 0;
   private dedupe: CrossInterfaceDedupe | null = null;
+  /** Packets read and waiting for the pipeline (null when counting only). */
+  private readonly queue: PacketQueue | null;
+  private drainScheduled = false;
+  /** Exceptions out of the pipeline (logged once). */
+  private handlerErrors = 0;
   /** Connection id -> the capture where its first packet was seen. */
   private readonly owner = new Map<number, number>();
   /** Open connection id -> the last-seen time of its last open report. */
@@ -275,6 +297,7 @@ export class Agent {
     readonly options: AgentOptions,
     private readonly sinks: AgentSinks,
   ) {
+    this.queue = options.countOnly ? null : new PacketQueue(options.queueBytes ?? DEFAULT_QUEUE_BYTES);
     this.pipeline = new Pipeline(
       (conn) => {
         const rec = conn.toRecord();
@@ -343,6 +366,11 @@ export class Agent {
       ready: this.ready,
       memory: memory(),
       capture: totals(interfaces, this.captures.size),
+      queue: this.queue && {
+        packets: this.queue.length,
+        bytes: this.queue.bytes,
+        capacity: this.queue.capacity,
+      },
       pipeline: this.pipelineCounters(),
       interfaces,
     };
@@ -367,6 +395,7 @@ export class Agent {
       if (cap.state === 'capturing') cap.setState('released');
     }
     LiveSource.reapClosed();
+    this.queue?.drain(this.handle);
     this.pipeline.finish();
     const interfaces = this.interfaceStatuses();
     const s = this.pipeline.stats;
@@ -487,7 +516,7 @@ export class Agent {
 
   private open(cap: Capture, starting: boolean): void {
     try {
-      const onPacket = this.options.countOnly ? () => {} : this.handlerFor(cap);
+      const onPacket = this.options.countOnly ? () => {} : this.enqueuerFor(cap);
       cap.source = new LiveSource(
         cap.name,
         this.options.capture,
@@ -519,22 +548,52 @@ export class Agent {
     return n;
   }
 
-  private handlerFor(cap: Capture): (pkt: CapturedPacket) => void {
-    const pipeline = this.pipeline;
-    const tracker = pipeline.tracker;
-    const id = cap.id;
+  /** Reading: a copy of each packet goes to the queue (the source sets its interfaceId to cap.id). */
+  private enqueuerFor(cap: Capture): (pkt: CapturedPacket) => void {
+    const queue = this.queue!;
     return (pkt) => {
-      if (this.dedupe?.isDuplicate(pkt, id)) {
-        cap.duplicates++;
+      if (!queue.push(pkt)) {
+        cap.queueShed++;
         return;
       }
-      const before = tracker.created;
-      this.current = id;
-      pipeline.onPacket(pkt);
-      // Connection ids are 1..created: the one this packet opened, if any, was first seen here.
-      if (tracker.created !== before) this.owner.set(tracker.created, id);
+      if (!this.drainScheduled) {
+        this.drainScheduled = true;
+        setImmediate(this.drain);
+      }
     };
   }
+
+  /** The pipeline's turn: a slice of the queue, then the event loop reads the rings again. */
+  private readonly drain = (): void => {
+    this.drainScheduled = false;
+    const queue = this.queue!;
+    queue.drain(this.handle, performance.now() + DRAIN_SLICE_MS);
+    if (queue.length > 0 && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(this.drain);
+    }
+  };
+
+  /** One packet from the queue: dedupe, then the pipeline. */
+  private readonly handle = (pkt: CapturedPacket): void => {
+    const id = pkt.interfaceId;
+    const cap = this.byId[id];
+    if (this.dedupe?.isDuplicate(pkt, id)) {
+      if (cap) cap.duplicates++;
+      return;
+    }
+    const tracker = this.pipeline.tracker;
+    const before = tracker.created;
+    this.current = id;
+    try {
+      this.pipeline.onPacket(pkt);
+    } catch (err) {
+      // The pipeline contains dissector failures itself; anything else is reported, not fatal.
+      if (this.handlerErrors++ === 0) this.sinks.log(`packet handler threw: ${(err as Error).stack}`);
+    }
+    // Connection ids are 1..created: the one this packet opened, if any, was first seen here.
+    if (tracker.created !== before) this.owner.set(tracker.created, id);
+  };
 
   private ownerOf(connectionId: number): Capture | undefined {
     const id = this.owner.get(connectionId);
@@ -590,7 +649,8 @@ export class Agent {
       }
     }
     LiveSource.reapClosed();
-    const now = Date.now() * 1000 - TICK_LAG_MICROS;
+    // Not past a packet still queued: its connection must not be swept before it arrives.
+    const now = Math.min(Date.now() * 1000 - TICK_LAG_MICROS, (this.queue?.oldestTs ?? Infinity) - 1);
     this.pipeline.tracker.tick(now);
     this.pipeline.udp?.tick(now);
   }

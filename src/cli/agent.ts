@@ -13,6 +13,7 @@ import {
   type AgentOptions,
   AgentStartError,
   type AgentStatus,
+  DEFAULT_QUEUE_BYTES,
   type InterfaceStatus,
 } from '../agent/agent.js';
 import { boundPort, fetchStatus, startHealthServer } from '../agent/health.js';
@@ -49,6 +50,8 @@ capture:
   --filter BPF                  capture filter in tcpdump's syntax (default: every packet)
   --snaplen N                   bytes kept of each packet (default ${DEFAULT_LIVE_OPTIONS.snaplen})
   --buffer-size MB              kernel buffer per interface, in MiB (default ${DEFAULT_LIVE_OPTIONS.bufferBytes >> 20})
+  --queue-size MB               packets read and waiting for the pipeline, all interfaces
+                                together, in MiB (default ${DEFAULT_QUEUE_BYTES >> 20}); past it, packets are shed
   --buffer-timeout DURATION     longest the kernel holds packets before handing them over
                                 (default ${DEFAULT_LIVE_OPTIONS.timeoutMs}ms; 0: immediate mode, one wake-up per packet)
   --max-busy DURATION           longest one interface may keep the agent reading (default ${DEFAULT_LIVE_OPTIONS.maxBusyMs}ms);
@@ -95,6 +98,7 @@ export const CAPTURE_FLAGS = {
   filter: { type: 'string' },
   snaplen: { type: 'string' },
   'buffer-size': { type: 'string' },
+  'queue-size': { type: 'string' },
   'buffer-timeout': { type: 'string' },
   'max-busy': { type: 'string' },
   promiscuous: { type: 'boolean', default: false },
@@ -163,6 +167,7 @@ export function agentOptions(v: FlagValues, scope: 'containers' | 'host', loopba
   if (filterError) throw new UsageError(`--filter '${filter}': ${filterError}`);
   const snaplen = str(v, 'snaplen');
   const bufferSize = str(v, 'buffer-size');
+  const queueSize = str(v, 'queue-size');
   const bufferTimeout = str(v, 'buffer-timeout');
   const maxBusy = str(v, 'max-busy');
   const refresh = str(v, 'refresh-period');
@@ -197,6 +202,8 @@ export function agentOptions(v: FlagValues, scope: 'containers' | 'host', loopba
           : Math.max(1, Math.round(parseDuration('max-busy', maxBusy) / 1000)),
     },
     countOnly: Boolean(v['count-only']),
+    queueBytes:
+      queueSize === undefined ? DEFAULT_QUEUE_BYTES : parseCount('queue-size', queueSize) * (1 << 20),
     dissect: !v['connections-only'],
     decodeAs,
     tracker: trackerFlags(v),
