@@ -10,12 +10,12 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Node, netnsAvailable, waitFor } from '../support/netns.js';
 import { PODWIRE, ROOT } from '../support/paths.js';
+import { freePort } from '../support/ports.js';
 
 /** `/status/C` answers C, `/size/N` answers 200 with N bytes. */
 const SERVER = `
@@ -71,14 +71,6 @@ class Proc {
     this.child.kill(signal);
     await Promise.race([once(this.child, 'exit'), new Promise((r) => setTimeout(r, 15_000))]);
   }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as { port: number };
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 const available = await netnsAvailable();

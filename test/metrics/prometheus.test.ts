@@ -16,20 +16,14 @@
  * phases with scrapes between, so rate() and increase() have something to measure.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
 import type { Entry } from '../../src/dissect/entry.js';
 import type { ConnectionRecord, Endpoint } from '../../src/flows/connection.js';
 import { HubMetrics } from '../../src/metrics/index.js';
+import { type Prometheus, prometheusMissing, startPrometheus } from '../support/prometheus.js';
 import { load } from './records.js';
-
-const PROMETHEUS = '/usr/bin/prometheus';
 
 /** Kubernetes identities for the captures' addresses, as src/enrich would set them. */
 const IDENTITIES: Record<string, Partial<Endpoint> & { labels?: Record<string, string> }> = {
@@ -60,34 +54,9 @@ function named<T extends { src: Endpoint; dst: Endpoint }>(r: T): T {
   return c;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-interface PromSample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
-
-describe('a real Prometheus scrapes HubMetrics', {
-  skip: existsSync(PROMETHEUS) ? false : `${PROMETHEUS} is missing (Debian package prometheus)`,
-  timeout: 60_000,
-}, () => {
+describe('a real Prometheus scrapes HubMetrics', { skip: prometheusMissing(), timeout: 60_000 }, () => {
   let server: Server;
-  let prom: ChildProcess | null = null;
-  let promLog = '';
-  let dir = '';
-  let promUrl = '';
+  let prom: Prometheus;
   let target = '';
   let now = 1_000_000;
   const registry = new Registry();
@@ -102,25 +71,11 @@ describe('a real Prometheus scrapes HubMetrics', {
   let tlsConns: ConnectionRecord[] = [];
   let tlsEntries: Entry[] = [];
 
-  async function query(q: string): Promise<PromSample[]> {
-    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = (await res.json()) as { status: string; error?: string; data: { result: PromSample[] } };
-    assert.equal(body.status, 'success', `${q}: ${body.error}`);
-    return body.data.result;
-  }
+  const query = (q: string) => prom.query(q);
 
   async function scalar(q: string): Promise<number> {
     const r = await query(q);
     return r.length === 0 ? Number.NaN : Number(r[0]!.value[1]);
-  }
-
-  async function until(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-      if (await ok().catch(() => false)) return;
-      await sleep(200);
-    }
-    throw new Error(`timed out waiting for ${what}; prometheus said:\n${promLog.slice(-2000)}`);
   }
 
   before(async () => {
@@ -158,46 +113,13 @@ describe('a real Prometheus scrapes HubMetrics', {
     const a = server.address();
     target = `127.0.0.1:${typeof a === 'object' && a ? a.port : 0}`;
 
-    dir = mkdtempSync(join(tmpdir(), 'podwire-prom-'));
-    const config = join(dir, 'prometheus.yml');
-    writeFileSync(
-      config,
-      [
-        'global:',
-        '  scrape_interval: 1s',
-        '  scrape_timeout: 1s',
-        '  evaluation_interval: 1s',
-        'scrape_configs:',
-        '  - job_name: podwire',
-        '    static_configs:',
-        `      - targets: ['${target}']`,
-        '',
-      ].join('\n'),
-    );
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    prom = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    prom.stderr?.on('data', (d: Buffer) => {
-      promLog = (promLog + d.toString()).slice(-20_000);
-    });
-
-    await until('the target to be up', async () => {
-      const res = await fetch(`${promUrl}/api/v1/targets`);
-      const body = (await res.json()) as { data: { activeTargets: { health: string; lastError: string }[] } };
-      const t = body.data.activeTargets[0];
-      if (t?.lastError) promLog += `\nscrape error: ${t.lastError}`;
-      return t?.health === 'up';
-    });
-    await until(
+    prom = await startPrometheus([
+      '  - job_name: podwire',
+      '    static_configs:',
+      `      - targets: ['${target}']`,
+    ]);
+    await prom.until('the target to be up', async () => (await prom.targets())[0]?.health === 'up');
+    await prom.until(
       'two scrapes of phase 1',
       async () => (await scalar('count_over_time(podwire_test_phase[1m])')) >= 2,
     );
@@ -209,7 +131,7 @@ describe('a real Prometheus scrapes HubMetrics', {
     metrics.tick(now);
     phase.set(2);
     // Phase-2 samples: sum_over_time counts them twice, count_over_time once.
-    await until(
+    await prom.until(
       'two scrapes of phase 2',
       async () =>
         (await scalar('sum_over_time(podwire_test_phase[1m]) - count_over_time(podwire_test_phase[1m])')) >=
@@ -218,23 +140,8 @@ describe('a real Prometheus scrapes HubMetrics', {
   });
 
   after(async () => {
-    if (prom && prom.exitCode === null) {
-      const p = prom;
-      let timer: NodeJS.Timeout | undefined;
-      const exited = new Promise<void>((r) => {
-        p.once('exit', () => r());
-        // Prometheus flushes its head block on SIGTERM; past 5 s it is killed outright.
-        timer = setTimeout(() => {
-          p.kill('SIGKILL');
-          r();
-        }, 5_000);
-      });
-      p.kill('SIGTERM');
-      await exited;
-      clearTimeout(timer);
-    }
+    await prom?.stop();
     await new Promise((r) => server?.close(r));
-    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('the target is up and every family is ingested', async () => {
@@ -272,7 +179,7 @@ describe('a real Prometheus scrapes HubMetrics', {
     assert.ok(Math.abs(got - mean) / mean < 0.1, `${got} vs ${mean}`);
 
     // Grafana's label_values(k8s_packet_bytes_sent_sum, ns): namespaces of the clients.
-    const res = await fetch(`${promUrl}/api/v1/label/ns/values?match[]=k8s_packet_bytes_sent_sum`);
+    const res = await fetch(`${prom.url}/api/v1/label/ns/values?match[]=k8s_packet_bytes_sent_sum`);
     const ns = ((await res.json()) as { data: string[] }).data;
     assert.deepEqual(ns, ['shop']);
 

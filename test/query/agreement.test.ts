@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { type Expr, parseQuery, serialize } from '../../src/query/index.js';
+import { holds } from '../support/properties.js';
 import { filter, Store } from './support.js';
 
 // ---- values shared by entries and queries, so that comparisons hit ----
@@ -347,17 +348,6 @@ const query: fc.Arbitrary<string> = fc.letrec((tie) => ({
     tie('q').map((a) => `(${a})`),
   ),
 })).q;
-
-/** fc.assert, with the failing assertion's message in the report (node:test shows only the message). */
-function holds<T>(property: fc.IProperty<T>, params: fc.Parameters<T>): void {
-  const out = fc.check(property, params);
-  if (out.failed) {
-    const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
-    throw new Error(
-      `${cause}\ncounterexample: ${fc.stringify(out.counterexample)}\nseed: ${out.seed}, path: ${out.counterexamplePath}`,
-    );
-  }
-}
 
 /** Parses a generated query; one the checker refuses is a generator bug, reported with its text. */
 function parsed(text: string) {

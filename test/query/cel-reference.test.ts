@@ -29,6 +29,7 @@ import { type CelInput, celEnv, isCelError, parse, plan } from '@bufbuild/cel';
 import fc from 'fast-check';
 import { PROTOCOLS } from '../../src/dissect/entry.js';
 import { compilePredicate, parseQuery, type Query, QueryError } from '../../src/query/index.js';
+import { holds } from '../support/properties.js';
 import { ENTRIES } from './fixtures.js';
 
 // ---- the reference: an entry as CEL bindings, and evaluation ----
@@ -607,17 +608,6 @@ const looseAtom: fc.Arbitrary<string> = fc.oneof(
 );
 
 // ---- running the properties ----
-
-/** fc.assert, with the failing assertion's message in the report (node:test shows only the message). */
-function holds<T>(property: fc.IProperty<T>, params: fc.Parameters<T>): void {
-  const out = fc.check(property, params);
-  if (out.failed) {
-    const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
-    throw new Error(
-      `${cause}\ncounterexample: ${fc.stringify(out.counterexample)}\nseed: ${out.seed}, path: ${out.counterexamplePath}`,
-    );
-  }
-}
 
 const show = (a: CelAnswer) => (typeof a === 'boolean' ? String(a) : `error (${a.error})`);
 

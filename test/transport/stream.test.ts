@@ -16,6 +16,7 @@ import { createHash } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
 import { HubClient, type HubClientOptions } from '../../src/transport/index.js';
+import { freePort } from '../support/ports.js';
 import { connection, entry, removeDir, segmentFiles, tempDir, until } from './fixtures.js';
 import { exactlyOnce, MemoryTarget, startHub, type TestHub } from './hub-harness.js';
 
@@ -47,13 +48,6 @@ function spoolDir(): string {
   const d = tempDir('spool');
   cleanups.push(() => removeDir(d));
   return d;
-}
-
-/** A port nothing listens on (it was free a moment ago). */
-async function freePort(): Promise<number> {
-  const hub = await startHub(new MemoryTarget());
-  await hub.close();
-  return hub.port;
 }
 
 describe('agent to hub', () => {
