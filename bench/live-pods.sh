@@ -69,6 +69,8 @@ LIVE_OUT="${LIVE_OUT:-$ROOT/bench/out/live-pods}"
 LIVE_WRK_THREADS="${LIVE_WRK_THREADS:-2}"
 LIVE_REDIS_N="${LIVE_REDIS_N:-100000}"
 LIVE_KEEP="${LIVE_KEEP:-0}"
+# Kernel ring per interface, MiB, for the agent (--buffer-size) and each tcpdump (-B) alike; empty: the agent's default.
+LIVE_BUFFER_MB="${LIVE_BUFFER_MB:-}"
 LIVE_PODWIRE="${LIVE_PODWIRE:-$ROOT/bin/podwire}"
 [[ $LIVE_OUT == /* ]] || LIVE_OUT="$PWD/$LIVE_OUT"
 [[ $LIVE_PODWIRE == /* ]] || LIVE_PODWIRE="$PWD/$LIVE_PODWIRE"
@@ -106,6 +108,11 @@ for cmd in ip tcpdump wrk nginx redis-server redis-benchmark redis-cli curl node
   command -v "$cmd" >/dev/null 2>&1 || die "'$cmd' is not installed (see scripts/setup.sh)"
 done
 [[ -f $(dirname "$LIVE_PODWIRE")/../dist/src/cli/main.js ]] || die "podwire is not built; run 'npm run build'"
+[[ -z $LIVE_BUFFER_MB || $LIVE_BUFFER_MB =~ ^[1-9][0-9]*$ ]] ||
+  die "LIVE_BUFFER_MB must be a positive integer (MiB), not '$LIVE_BUFFER_MB'"
+# The agent's own default ring, so that tcpdump gets the same when LIVE_BUFFER_MB is not set.
+DEFAULT_BUFFER_MB=$(node --input-type=module -e \
+  "const m = await import('$(dirname "$LIVE_PODWIRE")/../dist/src/capture/live-source.js'); console.log(m.DEFAULT_LIVE_OPTIONS.bufferBytes >> 20)")
 for knob in LIVE_SECONDS LIVE_WRK_THREADS LIVE_REDIS_N; do
   [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || die "$knob must be a positive integer, not '${!knob}'"
 done
@@ -389,10 +396,11 @@ run_step() {
 
   # Same snap length and kernel buffer (-B is in KiB) as the agent's defaults; -Z root: Debian's
   # tcpdump otherwise changes user.
-  local td_pids=() td_logs=()
+  local td_pids=() td_logs=() ring_mb=${LIVE_BUFFER_MB:-$DEFAULT_BUFFER_MB}
+  [[ -n $LIVE_BUFFER_MB ]] && flags+=(--buffer-size "$LIVE_BUFFER_MB")
   for v in "${VETHS[@]}"; do
     td_logs+=("$LIVE_OUT/tcpdump-$name-$v.log")
-    spawn tcpdump -i "$v" -n -s 262144 -B 32768 -Z root -w /dev/null 2>"$LIVE_OUT/tcpdump-$name-$v.log"
+    spawn tcpdump -i "$v" -n -s 262144 -B $((ring_mb * 1024)) -Z root -w /dev/null 2>"$LIVE_OUT/tcpdump-$name-$v.log"
     td_pids+=("$!")
   done
   local jsonl=$LIVE_OUT/agent-$name.jsonl agent_log=$LIVE_OUT/agent-$name.log

@@ -122,12 +122,12 @@ for mode in $LIVE_MODES; do
   esac
   TCPDUMP_LOG="$LIVE_OUT/tcpdump-$mode.log"
   AGENT_LOG="$LIVE_OUT/agent-$mode.log"
-  # Same snap length and kernel buffer (-B is in KiB) as the agent; -Z root: Debian's tcpdump
+  # Same snap length and kernel buffer (-B is in KiB; the agent's --buffer-size 32) as the agent; -Z root: Debian's tcpdump
   # otherwise changes user.
   tcpdump -i "$RX" -n -s 262144 -B 32768 -Z root -w /dev/null 2>"$TCPDUMP_LOG" &
   TCPDUMP_PID=$!
   pids+=("$TCPDUMP_PID")
-  node bin/podwire agent -i "$RX" "${flags[@]}" --health-port 0 --status-interval 0 >/dev/null 2>"$AGENT_LOG" &
+  node bin/podwire agent -i "$RX" "${flags[@]}" --buffer-size 32 --health-port 0 --status-interval 0 >/dev/null 2>"$AGENT_LOG" &
   AGENT_PID=$!
   pids+=("$AGENT_PID")
   AGENT_PORT=""
