@@ -1,8 +1,11 @@
 /**
  * One PTR lookup (RFC 1035 §3.5 in-addr.arpa, RFC 3596 §2.5 ip6.arpa) through node:dns's c-ares
  * resolver, answered as a value: a name, "no name", or a failure. Never rejects, never takes longer
- * than the timeout: c-ares gets the timeout and one try per server, and a timer of our own cuts the
- * wait when several servers would add their timeouts up.
+ * than the timeout: a timer of our own decides it. c-ares gets one try per server and twice the
+ * timeout, so that its own timer never fires first: when it does, its reverse lookup goes on to the
+ * hosts file ("fb" lookup order) and answers ENOTFOUND, and a server that never answered would be
+ * taken for one that said "no such name" (seen under load: 1 of 3 silent lookups counted as
+ * timeouts).
  */
 import { Resolver } from 'node:dns/promises';
 
@@ -27,7 +30,7 @@ export class ReverseDns {
     private readonly timeoutMs: number,
     servers?: readonly string[],
   ) {
-    this.resolver = new Resolver({ timeout: Math.max(1, Math.round(timeoutMs)), tries: 1 });
+    this.resolver = new Resolver({ timeout: Math.max(1, Math.round(timeoutMs * 2)), tries: 1 });
     if (servers?.length) this.resolver.setServers([...servers]);
   }
 

@@ -320,7 +320,7 @@ describe('reverse DNS against a server that does not answer', { skip }, () => {
       await until(() => silent.received >= 3, 500, 'the queries to reach the silent server');
       for (const ip of ips) assert.deepEqual(n.peek(ip), {});
       const s = n.stats();
-      assert.equal(s.failures, 3);
+      assert.equal(s.failures, 3, JSON.stringify(s));
       assert.equal(s.timeouts, 3);
       assert.equal(s.inFlight, 0);
       // Cached as a failure (negative TTL): no new query.
