@@ -36,6 +36,10 @@ options:
   --kubeconfig FILE             name endpoints from the live cluster (list+watch); --in-cluster in a pod
   --in-cluster                  use the pod's service account (as the Helm chart runs the hub)
   --no-reverse-dns              do not name outside addresses by reverse DNS (with --k8s/--kubeconfig)
+  --tls-dial                    read the certificate of servers whose TLS handshake did not show
+                                one (TLS 1.3, resumed sessions) by dialling them, as k8spacket
+                                does: a TLS connection from the hub, no data sent; at most once an
+                                hour per server and SNI (off by default)
   --node NAME                   this hub's node, for k8spacket's node-only routes
   --show-source-port            label metrics with client ports (default: 'dynamic', as k8spacket's
                                 hideSourcePort; client ports multiply series)
@@ -56,6 +60,7 @@ export const HUB_FLAGS = {
   'in-cluster': { type: 'boolean', default: false },
   'no-reverse-dns': { type: 'boolean', default: false },
   node: { type: 'string' },
+  'tls-dial': { type: 'boolean', default: false },
   'show-source-port': { type: 'boolean', default: false },
   'max-series': { type: 'string' },
 } as const;
@@ -168,6 +173,7 @@ export function hubOptions(v: FlagValues, log: (m: string) => void): HubOptions 
       ...(maxSeries !== undefined ? { maxSeries: parseCount('max-series', maxSeries) } : {}),
     },
     ...(node !== undefined ? { localNode: node } : {}),
+    ...(v['tls-dial'] ? { tlsDial: true } : {}),
     log,
   };
 }

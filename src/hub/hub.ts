@@ -21,7 +21,9 @@ import { registerApiRoutes } from './api/index.js';
 import { checkExposure, requireToken } from './auth.js';
 import { LiveFeed } from './live.js';
 import { registerNodeGraphRoutes } from './nodegraph/routes.js';
+import { CertificateDialer, type DialerOptions } from './tlsparser/dialer.js';
 import { registerTlsParserRoutes } from './tlsparser/routes.js';
+import { certificates, clientHello } from './tlsparser/tls.js';
 
 const TLS_ONLY = parseQuery('tls');
 
@@ -49,6 +51,11 @@ export interface HubOptions {
   activeConnections?: () => number;
   /** How often retention runs (ms). */
   retentionEveryMs?: number;
+  /**
+   * Dial servers whose TLS handshake showed no certificate (TLS 1.3, resumed sessions) to read it,
+   * as k8spacket does (src/hub/tlsparser/dialer.ts); options, or true for the defaults. Off unless set.
+   */
+  tlsDial?: Partial<DialerOptions> | boolean;
   log?: (message: string) => void;
 }
 
@@ -67,6 +74,8 @@ export class Hub {
   private readonly timers: NodeJS.Timeout[] = [];
   private agentStatuses: (() => unknown[]) | null = null;
   private closed = false;
+  /** `tlsDial`: the certificates of servers the wire did not show. */
+  readonly dialer: CertificateDialer | null;
 
   private constructor(
     readonly options: HubOptions,
@@ -74,7 +83,15 @@ export class Hub {
     readonly live: LiveFeed,
     readonly metrics: HubMetrics,
     readonly app: FastifyInstance,
-  ) {}
+  ) {
+    const dial = options.tlsDial;
+    this.dialer = dial
+      ? new CertificateDialer(dial === true ? {} : dial, (target, cert) => {
+          const notAfter = Date.parse(cert.chain[0]?.notAfter ?? '');
+          if (!Number.isNaN(notAfter)) metrics.observeDialedCertificate(target, target.domain, notAfter);
+        })
+      : null;
+  }
 
   /** Opens the store and listens. Throws HubConfigError (bad exposure) or the store's open error. */
   static async start(options: HubOptions): Promise<Hub> {
@@ -103,6 +120,17 @@ export class Hub {
       if (gone.entries || gone.connections)
         hub.log(`retention: removed ${gone.entries} entries and ${gone.connections} connections`);
     });
+    if (hub.dialer) {
+      let failures = 0;
+      hub.every(60_000, () => {
+        const d = hub.dialer!.stats();
+        if (d.failures === failures) return;
+        failures = d.failures;
+        hub.log(
+          `tls-dial: ${d.dials} dials, ${d.failures} failed (last: ${d.lastError}), ${d.dropped} not made (queue full)`,
+        );
+      });
+    }
     return hub;
   }
 
@@ -120,6 +148,8 @@ export class Hub {
     const source = {
       connections: (fromUs: number, toUs: number) => store.connectionsSeen(fromUs, toUs),
       tlsEntries: (fromUs: number, toUs: number) => this.tlsEntries(fromUs, toUs),
+      dialedCertificate: (ip: string, port: number, domain: string) =>
+        this.dialer?.get(ip, port, domain) ?? null,
       ...(options.localNode !== undefined ? { localNode: options.localNode } : {}),
     };
     registerNodeGraphRoutes(app, source);
@@ -232,6 +262,11 @@ export class Hub {
       if (id === null || id === undefined) continue;
       this.live.publish(this.live.listening ? ({ ...e, id, localId: e.id } as Entry) : e);
       this.metrics.observeEntry(e);
+      if (this.dialer && e.protocol === 'tls') {
+        const sni = clientHello(e).sni;
+        const domain = typeof sni === 'string' ? sni : '';
+        this.dialer.observe({ ip: e.dst.ip, port: e.dst.port, domain }, certificates(e).length > 0);
+      }
     }
     for (const c of connections) this.metrics.observeConnection(c);
   }
@@ -282,6 +317,7 @@ export class Hub {
     if (this.closed) return;
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
+    this.dialer?.close();
     this.flush();
     await this.app.close();
     this.store.close();

@@ -385,6 +385,16 @@ export class HubMetrics {
     }
   }
 
+  /**
+   * A server's certificate read by dialling it (the hub's `--tls-dial`), where the wire showed none:
+   * k8spacket's expiry gauge, under the same labels as a certificate seen on the wire.
+   */
+  observeDialedCertificate(dst: { ip: string; port: number }, domain: string, notAfterMs: number): void {
+    if (!Number.isFinite(notAfterMs)) return;
+    const c = this.certGuard.get(tlsCertValues(dst, domain), this.clock());
+    this.certExpiry.set(c.labels, notAfterMs);
+  }
+
   /** An entry: request count, errors and latency; a `tls` entry also feeds k8spacket's TLS series. */
   observeEntry(e: Entry): void {
     if (!validEntry(e)) {

@@ -1,6 +1,7 @@
 /** Where k8spacket's APIs (node graph, TLS list) read their records: the hub's store, or a test's list. */
 import type { Entry } from '../../dissect/entry.js';
 import type { ConnectionRecord } from '../../flows/connection.js';
+import type { DialedCertificate } from '../tlsparser/dialer.js';
 
 export interface GraphSource {
   /**
@@ -19,6 +20,8 @@ export interface GraphSource {
   localNode?: string;
   /** A connection longer than this is "persistent" (ms; default 10000, k8spacket's default). */
   persistentAfterMs?: number;
+  /** The certificate chain read by dialling `ip:port` with this SNI (`--tls-dial`), if any. */
+  dialedCertificate?(ip: string, port: number, domain: string): DialedCertificate | null;
 }
 
 /** The window when a request gives no `from` / `to`: everything. */

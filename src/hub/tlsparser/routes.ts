@@ -21,7 +21,7 @@ async function view(source: GraphSource, req: FastifyRequest, localOnly: boolean
   entries = entries.filter(
     (e) => e.timestamp >= fromUs && e.timestamp <= toUs && (!localOnly || isLocal(source, e.node)),
   );
-  return tlsView(entries);
+  return tlsView(entries, source.dialedCertificate?.bind(source));
 }
 
 function routes(app: FastifyInstance, source: GraphSource, base: string, localOnly: boolean): void {

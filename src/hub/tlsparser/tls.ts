@@ -15,6 +15,7 @@ import type { CertificateSummary } from '../../dissect/tls/certificate.js';
 import { rfc3339Micros } from '../nodegraph/aggregate.js';
 import { endpointNamespace, endpointTitle, NOT_AVAILABLE } from '../nodegraph/names.js';
 import { certificateText } from './certificate.js';
+import type { DialedCertificate } from './dialer.js';
 
 /** k8spacket's TLSConnection. */
 export interface TlsRow {
@@ -80,12 +81,12 @@ function strings(v: unknown): string[] {
 }
 
 /** The ClientHello that counts: the second one after a HelloRetryRequest, else the first. */
-function clientHello(e: Entry): Record<string, unknown> {
+export function clientHello(e: Entry): Record<string, unknown> {
   const retry = e.request.retry;
   return typeof retry === 'object' && retry !== null ? (retry as Record<string, unknown>) : e.request;
 }
 
-function certificates(e: Entry): CertificateSummary[] {
+export function certificates(e: Entry): CertificateSummary[] {
   const c = e.response?.certificates;
   return Array.isArray(c) ? (c as CertificateSummary[]) : [];
 }
@@ -108,8 +109,15 @@ function later(a: Entry | null, b: Entry): Entry {
   return a === null || b.timestamp >= a.timestamp ? b : a;
 }
 
-/** Rows and details of the handshakes (entries of other protocols are ignored). */
-export function tlsView(entries: readonly Entry[]): TlsView {
+/**
+ * Rows and details of the handshakes (entries of other protocols are ignored). `dialed` gives the
+ * chain read by dialling a server (src/hub/tlsparser/dialer.ts, `--tls-dial`), used when no
+ * handshake of the row showed one on the wire.
+ */
+export function tlsView(
+  entries: readonly Entry[],
+  dialed?: (ip: string, port: number, domain: string) => DialedCertificate | null,
+): TlsView {
   const groups = new Map<string, Group>();
   for (const e of entries) {
     if (e.protocol !== 'tls') continue;
@@ -147,8 +155,11 @@ export function tlsView(entries: readonly Entry[]): TlsView {
       lastSeen: rfc3339Micros(e.timestamp),
     });
     const hello = g.client ? clientHello(g.client) : {};
-    const chain = g.certified ? certificates(g.certified) : [];
+    const fromDial = g.certified ? null : (dialed?.(e.dst.ip, e.dst.port, domain) ?? null);
+    const chain = g.certified ? certificates(g.certified) : (fromDial?.chain ?? []);
     const leaf = chain[0];
+    // When it was read: the handshake that showed it, or the dial.
+    const scrapedUs = g.certified ? g.certified.timestamp : (fromDial?.at ?? 0) * 1000;
     details.set(id, {
       id,
       domain,
@@ -163,7 +174,7 @@ export function tlsView(entries: readonly Entry[]): TlsView {
             notBefore: isoToRfc3339(leaf.notBefore),
             notAfter: isoToRfc3339(leaf.notAfter),
             serverChain: certificateText(chain),
-            lastScrape: rfc3339Micros(g.certified!.timestamp),
+            lastScrape: rfc3339Micros(scrapedUs),
           }
         : { notBefore: null, notAfter: null, serverChain: CHAIN_UNAVAILABLE, lastScrape: null },
     });
