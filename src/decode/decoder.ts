@@ -2,8 +2,16 @@
  * Decodes one captured packet down to its transport header: link layer, then IPv4 (RFC 791) or
  * IPv6 (RFC 8200) with extension headers and fragment reassembly, then TCP or UDP. Works on views of
  * the capture buffer and fills one reused DecodedPacket; nothing is allocated on the common path.
+ *
+ * Tunnels are opened, so that a capture of a node's uplink shows the pods' own connections, as
+ * tshark shows them: the overlays of Kubernetes networks (VXLAN, RFC 7348, on 4789 and on 8472,
+ * the Linux kernel's and Flannel's port; Geneve, RFC 8926, on 6081, Cilium's and OVN's; IP in IP,
+ * RFC 2003, and IPv6 in IP, Calico's IPIP mode; GRE, RFC 2784/2890, with IP or Ethernet inside,
+ * and ERSPAN types II and III, the mirroring sessions of switches and clouds). The packet decoded
+ * is the innermost one; a tunnel whose header does not check out (a UDP port that only looks like
+ * VXLAN's) is left as the outer packet.
  */
-import type { CapturedPacket } from '../capture/packet.js';
+import { type CapturedPacket, LinkType } from '../capture/packet.js';
 import type { ErrorCounters } from '../wire/errors.js';
 import { DEFAULT_FRAGMENT_OPTIONS, Defragmenter, type FragmentOptions } from './fragments.js';
 import { ipOffset, LINK_NOT_IP, LINK_TRUNCATED } from './link.js';
@@ -22,12 +30,30 @@ const NH_HIP = 139;
 const NH_SHIM6 = 140;
 const MAX_EXTENSION_HEADERS = 16;
 
+const PROTO_IPIP = 4;
+const PROTO_IPV6_IN_IP = 41;
+const PROTO_GRE = 47;
+const PORT_VXLAN = 4789;
+const PORT_VXLAN_LINUX = 8472;
+const PORT_GENEVE = 6081;
+const ETHERTYPE_IPV4 = 0x0800;
+const ETHERTYPE_IPV6 = 0x86dd;
+const ETHERTYPE_BRIDGED = 0x6558; // Transparent Ethernet Bridging: an Ethernet frame follows
+const ETHERTYPE_ERSPAN2 = 0x88be;
+const ETHERTYPE_ERSPAN3 = 0x22eb;
+/** Tunnels inside tunnels are legal; past this many levels the packet is taken for hostile. */
+const MAX_TUNNEL_DEPTH = 4;
+
 export class Decoder {
   readonly packet = new DecodedPacket();
   readonly defrag: Defragmenter;
   /** Packets that were not TCP or UDP over IP (ARP, ICMP, ...), by kind, for the summary. */
   nonIp = 0;
   otherIp = 0;
+  /** Packets decoded from inside a tunnel (VXLAN, Geneve, IP in IP, GRE). */
+  tunnelled = 0;
+  /** Tunnel levels being opened for the current packet. */
+  private depth = 0;
 
   constructor(
     private readonly errors: ErrorCounters,
@@ -219,9 +245,129 @@ export class Decoder {
     wireEnd: number,
   ): DecodeResult {
     if (proto === 6) return decodeTcp(d, b, start, end, wireEnd, this.errors);
-    if (proto === 17) return decodeUdp(d, b, start, end, wireEnd, this.errors);
+    if (proto === 17) {
+      const r = decodeUdp(d, b, start, end, wireEnd, this.errors);
+      if (r !== DecodeResult.Udp) return r;
+      const port = d.dstPort;
+      if (port === PORT_VXLAN || port === PORT_VXLAN_LINUX || port === PORT_GENEVE) {
+        const p = d.payloadOffset;
+        const e = p + d.payloadLength;
+        const inner = port === PORT_GENEVE ? this.geneve(d, b, p, e) : this.vxlan(d, b, p, e);
+        if (inner !== null) return inner;
+      }
+      return r;
+    }
+    if (proto === PROTO_IPIP || proto === PROTO_IPV6_IN_IP)
+      return this.tunnel(
+        d,
+        b,
+        start,
+        Math.min(end, wireEnd),
+        proto === PROTO_IPIP ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6,
+      );
+    if (proto === PROTO_GRE) return this.gre(d, b, start, Math.min(end, wireEnd));
     d.protocol = proto;
     this.otherIp++;
     return DecodeResult.Other;
+  }
+
+  /** VXLAN (RFC 7348 §5): flags with the I bit, 3 reserved bytes, the VNI, a reserved byte, then Ethernet. */
+  private vxlan(d: DecodedPacket, b: Uint8Array, p: number, end: number): DecodeResult | null {
+    // Only a header with the I flag (a valid VNI) is taken for VXLAN; the other flag bits are
+    // "ignored on receipt" (RFC 7348 §5): the Group Policy extension sets 0x80 over the same frames.
+    if (end - p < 8 + 14 || (b[p]! & 0x08) === 0) return null;
+    return this.tunnel(d, b, p + 8, end, ETHERTYPE_BRIDGED);
+  }
+
+  /** Geneve (RFC 8926 §3.4): version 0, options length in 4-byte words, protocol type, VNI, options. */
+  private geneve(d: DecodedPacket, b: Uint8Array, p: number, end: number): DecodeResult | null {
+    if (end - p < 8 || b[p]! >> 6 !== 0) return null;
+    const header = 8 + (b[p]! & 0x3f) * 4;
+    const type = (b[p + 2]! << 8) | b[p + 3]!;
+    if (type !== ETHERTYPE_BRIDGED && type !== ETHERTYPE_IPV4 && type !== ETHERTYPE_IPV6) return null;
+    if (end - p < header) {
+      this.errors.add('tunnel.truncated');
+      return DecodeResult.Error;
+    }
+    return this.tunnel(d, b, p + header, end, type);
+  }
+
+  /**
+   * GRE (RFC 2784, keys and sequence numbers RFC 2890): flags and version 0, protocol type, then
+   * the optional checksum, key and sequence number. ERSPAN II and III (draft-foschiano-erspan) carry
+   * a mirrored Ethernet frame after their own header. Version 1 (PPTP's) and other payloads: Other.
+   */
+  private gre(d: DecodedPacket, b: Uint8Array, p: number, end: number): DecodeResult {
+    if (end - p < 4) {
+      this.errors.add('tunnel.truncated');
+      return DecodeResult.Error;
+    }
+    const flags = b[p]!;
+    const version = b[p + 1]! & 0x07;
+    const type = (b[p + 2]! << 8) | b[p + 3]!;
+    let at = p + 4;
+    if (flags & 0x80) at += 4; // checksum and reserved
+    if (flags & 0x20) at += 4; // key
+    if (flags & 0x10) at += 4; // sequence number
+    if (version === 0 && type === ETHERTYPE_ERSPAN2) at += 8;
+    else if (version === 0 && type === ETHERTYPE_ERSPAN3) {
+      // 12 bytes, and an 8-byte platform subheader when its O flag (the last bit) is set.
+      if (end - at >= 12 && (b[at + 11]! & 0x01) !== 0) at += 8;
+      at += 12;
+    }
+    const known =
+      type === ETHERTYPE_IPV4 ||
+      type === ETHERTYPE_IPV6 ||
+      type === ETHERTYPE_BRIDGED ||
+      type === ETHERTYPE_ERSPAN2 ||
+      type === ETHERTYPE_ERSPAN3;
+    if (version !== 0 || !known) {
+      d.protocol = PROTO_GRE;
+      this.otherIp++;
+      return DecodeResult.Other;
+    }
+    if (at > end) {
+      this.errors.add('tunnel.truncated');
+      return DecodeResult.Error;
+    }
+    const inner = type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? type : ETHERTYPE_BRIDGED;
+    return this.tunnel(d, b, at, end, inner);
+  }
+
+  /** The packet inside a tunnel, from `start`: an Ethernet frame (ETHERTYPE_BRIDGED) or an IP header. */
+  private tunnel(d: DecodedPacket, b: Uint8Array, start: number, end: number, inner: number): DecodeResult {
+    if (this.depth >= MAX_TUNNEL_DEPTH) {
+      this.errors.add('tunnel.too_deep');
+      return DecodeResult.Error;
+    }
+    let ip = start;
+    if (inner === ETHERTYPE_BRIDGED) {
+      const rel = ipOffset(LinkType.ETHERNET, b, start, end);
+      if (rel === LINK_NOT_IP) {
+        this.nonIp++;
+        return DecodeResult.Other;
+      }
+      if (rel < 0) {
+        this.errors.add('tunnel.truncated');
+        return DecodeResult.Error;
+      }
+      ip = start + rel;
+    }
+    if (end - ip < 1) {
+      this.errors.add('tunnel.truncated');
+      return DecodeResult.Error;
+    }
+    const version = b[ip]! >> 4;
+    if (version !== 4 && version !== 6) {
+      this.errors.add('ip.bad_version');
+      return DecodeResult.Error;
+    }
+    this.tunnelled++;
+    this.depth++;
+    try {
+      return version === 4 ? this.ipv4(d, b, ip, end) : this.ipv6(d, b, ip, end);
+    } finally {
+      this.depth--;
+    }
   }
 }

@@ -23,6 +23,9 @@ export const ERROR_CODES = {
   'tcp.bad_offset': 'The TCP data offset is below 5 words or past the end of the segment.',
   'udp.truncated': 'A packet is shorter than its UDP header.',
   'udp.bad_length': 'The UDP length field is below 8 or past the end of the datagram.',
+  'tunnel.truncated':
+    'A tunnel header (VXLAN, Geneve, GRE, ERSPAN) or the frame inside it is cut short; the packet is skipped.',
+  'tunnel.too_deep': 'Tunnels nested more than 4 deep (taken for hostile); the packet is skipped.',
   'flows.table_full': 'The connection table was full; the packet was counted but its connection not tracked.',
   'dissect.malformed':
     'A dissector met bytes that break its protocol; it resynchronised or gave up on the stream.',

@@ -20,7 +20,12 @@ import {
   concat,
   type Endpoint,
   EtherType,
+  erspan2,
+  erspan3,
   ethernet,
+  geneve,
+  geneveOption,
+  gre,
   IpProtocol,
   type Ipv6Extension,
   ipv4,
@@ -30,8 +35,11 @@ import {
   type Segment,
   sll,
   sll2,
+  TunnelType,
   tcpConversation,
   u16be,
+  udp,
+  vxlan,
 } from '../support/packets.js';
 import { PcapngWriter, tempDir, writeFile, writePcap } from '../support/pcap-writer.js';
 
@@ -56,6 +64,17 @@ interface Scenario {
 }
 
 const et = (v6: boolean) => (v6 ? EtherType.IPV6 : EtherType.IPV4);
+
+// Tunnels: the outer packets go between two nodes (TEST-NET-1, RFC 5737; 2001:db8:ffff::/48).
+const NODE_A = '192.0.2.1';
+const NODE_B = '192.0.2.2';
+const innerFrame = (ip: Uint8Array, v6: boolean) => ethernet({ etherType: et(v6) }, ip);
+const outer4 = (protocol: number, payload: Uint8Array, src = NODE_A, dst = NODE_B) =>
+  ethernet({ etherType: EtherType.IPV4 }, ipv4({ src, dst, protocol }, payload));
+const overUdp = (dstPort: number, payload: Uint8Array) =>
+  outer4(IpProtocol.UDP, udp({ srcPort: 51000, dstPort }, payload));
+/** tshark decodes VXLAN on 4789 only; 8472 (the Linux kernel's and Flannel's port) is asked for. */
+const TSHARK_DECODE_AS = ['udp.port==8472,vxlan'];
 
 const scenarios: Scenario[] = [
   {
@@ -175,6 +194,116 @@ const scenarios: Scenario[] = [
       ),
     ],
   },
+  {
+    name: 'VXLAN (4789), Ethernet inside, IPv4',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip, v6) => overUdp(4789, vxlan(42, innerFrame(ip, v6))),
+  },
+  {
+    name: 'VXLAN on 8472 (Flannel, the Linux default), IPv6 inside',
+    linkType: LinkType.ETHERNET,
+    v6: true,
+    frame: (ip, v6) => overUdp(8472, vxlan(1, innerFrame(ip, v6))),
+  },
+  {
+    name: 'VXLAN with the Group Policy flag (0x88), 802.1Q inside',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip, v6) =>
+      overUdp(4789, vxlan(42, ethernet({ etherType: et(v6), vlans: [{ vid: 5 }] }, ip), 0x88)),
+  },
+  {
+    name: 'Geneve (6081) with an option, Ethernet inside, IPv4',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip, v6) =>
+      overUdp(
+        6081,
+        geneve(
+          7,
+          TunnelType.BRIDGED,
+          innerFrame(ip, v6),
+          geneveOption(0x0102, 0x80, Uint8Array.of(1, 2, 3, 4)),
+        ),
+      ),
+  },
+  {
+    name: 'Geneve, IPv6 straight inside (protocol 0x86dd)',
+    linkType: LinkType.ETHERNET,
+    v6: true,
+    frame: (ip) => overUdp(6081, geneve(7, EtherType.IPV6, ip)),
+  },
+  {
+    name: "IP in IP (Calico's IPIP mode)",
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip) => outer4(IpProtocol.IPIP, ip),
+  },
+  {
+    name: 'IPv6 in IPv4 (protocol 41)',
+    linkType: LinkType.ETHERNET,
+    v6: true,
+    frame: (ip) => outer4(IpProtocol.IPV6_IN_IP, ip),
+  },
+  {
+    name: 'GRE with checksum, key and sequence number, IPv4 inside',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip) =>
+      outer4(IpProtocol.GRE, gre({ protocol: EtherType.IPV4, checksum: true, key: 99, sequence: 1 }, ip)),
+  },
+  {
+    name: 'GRE over IPv6, Ethernet inside (gretap)',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip, v6) =>
+      ethernet(
+        { etherType: EtherType.IPV6 },
+        ipv6(
+          { src: '2001:db8:ffff::1', dst: '2001:db8:ffff::2' },
+          [],
+          IpProtocol.GRE,
+          gre({ protocol: TunnelType.BRIDGED }, innerFrame(ip, v6)),
+        ),
+      ),
+  },
+  {
+    name: 'ERSPAN type II (a mirroring session)',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip, v6) =>
+      outer4(
+        IpProtocol.GRE,
+        gre({ protocol: TunnelType.ERSPAN2, sequence: 1 }, erspan2(5, innerFrame(ip, v6))),
+      ),
+  },
+  {
+    name: 'ERSPAN type III with the platform subheader',
+    linkType: LinkType.ETHERNET,
+    v6: true,
+    frame: (ip, v6) =>
+      outer4(
+        IpProtocol.GRE,
+        gre({ protocol: TunnelType.ERSPAN3, sequence: 1 }, erspan3(5, innerFrame(ip, v6), new Uint8Array(8))),
+      ),
+  },
+  {
+    name: 'VXLAN inside GRE (two tunnels)',
+    linkType: LinkType.ETHERNET,
+    v6: false,
+    frame: (ip, v6) =>
+      outer4(
+        IpProtocol.GRE,
+        gre(
+          { protocol: EtherType.IPV4 },
+          ipv4(
+            { src: '192.0.2.3', dst: '192.0.2.4', protocol: IpProtocol.UDP },
+            udp({ srcPort: 51001, dstPort: 4789 }, vxlan(9, innerFrame(ip, v6))),
+          ),
+        ),
+      ),
+  },
 ];
 
 /** Builds the packets of one scenario: a connection with a request and a response. */
@@ -226,7 +355,7 @@ async function compareWithTshark(path: string, expectConnections: number): Promi
   assert.deepEqual(summary.errors, {});
   assert.equal(summary.badPackets, 0);
   assert.equal(conns.length, expectConnections);
-  const streams = await tsharkStreams(path);
+  const streams = await tsharkStreams(path, TSHARK_DECODE_AS);
   assert.equal(streams.length, conns.length, 'tshark stream count');
   for (const s of streams) {
     const c = conns.find((x) => {

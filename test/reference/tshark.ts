@@ -63,7 +63,7 @@ function endpoint(ip: string, port: string): string {
 }
 
 /** Per-stream exact counts from `tshark -T fields`, in stream order. */
-export async function tsharkStreams(file: string): Promise<TsharkStream[]> {
+export async function tsharkStreams(file: string, decodeAs: string[] = []): Promise<TsharkStream[]> {
   const fields = [
     'tcp.stream',
     'ip.src',
@@ -74,16 +74,32 @@ export async function tsharkStreams(file: string): Promise<TsharkStream[]> {
     'tcp.dstport',
     'frame.len',
     'tcp.len',
+    'frame.protocols',
   ];
-  const args = ['-n', '-r', file, '-Y', 'tcp', '-T', 'fields', '-E', 'occurrence=l'];
+  // occurrence=l: a tunnelled packet has an address per IP layer; the last is the innermost, and
+  // frame.protocols says whether that is IPv4 or IPv6 (IPv6 inside IPv4 has both fields).
+  const args = [
+    '-n',
+    '-r',
+    file,
+    ...decodeAs.flatMap((d) => ['-d', d]),
+    '-Y',
+    'tcp',
+    '-T',
+    'fields',
+    '-E',
+    'occurrence=l',
+  ];
   for (const f of fields) args.push('-e', f);
   const { stdout } = await run('tshark', args, { maxBuffer: 256 << 20 });
   const streams = new Map<number, TsharkStream>();
   for (const line of stdout.split('\n')) {
     if (!line) continue;
-    const [id, ip4s, ip6s, sport, ip4d, ip6d, dport, flen, tlen] = line.split('\t');
-    const src = endpoint(ip4s || ip6s || '', sport ?? '');
-    const dst = endpoint(ip4d || ip6d || '', dport ?? '');
+    const [id, ip4s, ip6s, sport, ip4d, ip6d, dport, flen, tlen, protocols] = line.split('\t');
+    const layers = `${protocols ?? ''}:`;
+    const v6 = ip6s && (!ip4s || layers.lastIndexOf(':ipv6:') > layers.lastIndexOf(':ip:'));
+    const src = endpoint((v6 ? ip6s : ip4s) || '', sport ?? '');
+    const dst = endpoint((v6 ? ip6d : ip4d) || '', dport ?? '');
     const n = Number(id);
     let s = streams.get(n);
     if (!s) {

@@ -221,6 +221,9 @@ export const IpProtocol = {
   ICMPV6: 58,
   NONE: 59,
   DSTOPTS: 60,
+  IPIP: 4,
+  IPV6_IN_IP: 41,
+  GRE: 47,
 } as const;
 
 /** Returns a copy of a TCP or UDP segment with its checksum over the pseudo-header filled in
@@ -553,6 +556,94 @@ export function tcp(o: TcpOptions, payload: Uint8Array = new Uint8Array(0)): Uin
     u16be(o.urgent ?? 0),
     padded,
     payload,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tunnels (the overlays of Kubernetes networks, and mirroring sessions)
+
+/** EtherTypes tunnels carry. */
+export const TunnelType = {
+  BRIDGED: 0x6558, // Transparent Ethernet Bridging: an Ethernet frame
+  ERSPAN2: 0x88be,
+  ERSPAN3: 0x22eb,
+} as const;
+
+/** VXLAN (RFC 7348 §5): flags (I set), 24 reserved bits, the 24-bit VNI, 8 reserved bits; then the frame. */
+export function vxlan(vni: number, frame: Uint8Array, flags = 0x08): Uint8Array {
+  return concat(Uint8Array.of(flags, 0, 0, 0), u32be(((vni & 0xffffff) << 8) >>> 0), frame);
+}
+
+/**
+ * Geneve (RFC 8926 §3.4): version 0 and options length (4-byte words), O and C flags, protocol type,
+ * VNI and a reserved byte, then the options (class, type, length in words, data) and the payload.
+ */
+export function geneve(
+  vni: number,
+  protocol: number,
+  payload: Uint8Array,
+  options: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  if (options.length % 4 !== 0) throw new Error('Geneve options are whole 4-byte words');
+  return concat(
+    Uint8Array.of(options.length / 4, 0),
+    u16be(protocol),
+    u32be(((vni & 0xffffff) << 8) >>> 0),
+    options,
+    payload,
+  );
+}
+
+/** A Geneve option (RFC 8926 §3.5): class, type, length of the data in 4-byte words, data. */
+export function geneveOption(optionClass: number, type: number, data: Uint8Array): Uint8Array {
+  if (data.length % 4 !== 0) throw new Error('Geneve option data is whole 4-byte words');
+  return concat(u16be(optionClass), Uint8Array.of(type, data.length / 4), data);
+}
+
+export interface GreOptions {
+  protocol: number;
+  /** Add the checksum field (C), filled over the GRE header and payload (RFC 2784 §2.5). */
+  checksum?: boolean;
+  /** K and S fields (RFC 2890). */
+  key?: number;
+  sequence?: number;
+}
+
+/** GRE (RFC 2784, RFC 2890): C, K, S flags and version 0, protocol type, optional fields, payload. */
+export function gre(o: GreOptions, payload: Uint8Array): Uint8Array {
+  const flags =
+    (o.checksum ? 0x80 : 0) | (o.key !== undefined ? 0x20 : 0) | (o.sequence !== undefined ? 0x10 : 0);
+  const out = concat(
+    Uint8Array.of(flags, 0),
+    u16be(o.protocol),
+    o.checksum ? new Uint8Array(4) : new Uint8Array(0),
+    o.key !== undefined ? u32be(o.key) : new Uint8Array(0),
+    o.sequence !== undefined ? u32be(o.sequence) : new Uint8Array(0),
+    payload,
+  );
+  if (o.checksum) out.set(u16be(internetChecksum(out)), 4);
+  return out;
+}
+
+/** ERSPAN type II header (draft-foschiano-erspan §4.1): version 1, VLAN, COS/En/T, session, index. */
+export function erspan2(session: number, frame: Uint8Array): Uint8Array {
+  return concat(u16be(0x1000), u16be(((session & 0x3ff) | (3 << 11)) & 0xffff), u32be(0), frame);
+}
+
+/**
+ * ERSPAN type III header (draft-foschiano-erspan §4.2): version 2, VLAN, COS/BSO/T, session,
+ * timestamp, SGT, P/FT/HW ID/D/Gra/O; with `platform`, O set and the 8-byte platform subheader.
+ */
+export function erspan3(session: number, frame: Uint8Array, platform?: Uint8Array): Uint8Array {
+  if (platform && platform.length !== 8) throw new Error('the ERSPAN III platform subheader is 8 bytes');
+  return concat(
+    u16be(0x2000),
+    u16be(session & 0x3ff),
+    u32be(0x01020304),
+    u16be(0),
+    u16be(platform ? 0x0001 : 0x0000),
+    platform ?? new Uint8Array(0),
+    frame,
   );
 }
 
