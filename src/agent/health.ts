@@ -124,5 +124,15 @@ export function metrics(s: AgentStatus): string {
     '# TYPE podwire_open_connections gauge',
   );
   out.push(`podwire_open_connections ${s.pipeline.openConnections}`);
+  if (s.queue) {
+    out.push(
+      '# HELP podwire_capture_queue_bytes Bytes of packets read from the kernel and waiting for the pipeline.',
+      '# TYPE podwire_capture_queue_bytes gauge',
+      `podwire_capture_queue_bytes ${s.queue.bytes}`,
+      '# HELP podwire_capture_queue_capacity_bytes The queue size (--queue-size); a full queue sheds packets.',
+      '# TYPE podwire_capture_queue_capacity_bytes gauge',
+      `podwire_capture_queue_capacity_bytes ${s.queue.capacity}`,
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { buildReplayCapture } from '../../bench/replay-capture.js';
-import type { AgentStatus, AgentSummary } from '../../src/agent/agent.js';
+import { type AgentStatus, type AgentSummary, DEFAULT_QUEUE_BYTES } from '../../src/agent/agent.js';
 import type { Entry } from '../../src/dissect/entry.js';
 import type { ConnectionRecord } from '../../src/flows/connection.js';
 import { Node, netnsAvailable, type Pod, sh, waitFor } from '../support/netns.js';
@@ -130,6 +130,7 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
   let exitCode: number | null = null;
   let statusTable = '';
   let statusJson: AgentStatus | null = null;
+  let metricsText = '';
   let downStatus: AgentStatus | null = null;
   const redisCommands = ['SET k v', 'GET k', 'INCR n', 'INCR n', 'GET missing', 'LPUSH k x'];
 
@@ -256,6 +257,7 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
     statusJson = JSON.parse(
       await sh(process.execPath, [PODWIRE, 'agent', '--status', '--health-port', port, '--format', 'json']),
     ) as AgentStatus;
+    metricsText = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
 
     // A pod deleted: its server stopped, its namespace (and so its veth) removed.
     redisServer.kill('SIGTERM');
@@ -408,6 +410,16 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
     assert.equal(statusJson!.ready, true);
     assert.match(statusTable, /^ready, up \d+s, capturing 3 of 3 interfaces/);
     assert.match(statusTable, /pwagv12\s+capturing\s+[\d,]+/);
+    // The queue between the kernel and the pipeline: its default size, and not full.
+    assert.equal(statusJson!.queue?.capacity, DEFAULT_QUEUE_BYTES);
+    assert.ok(statusJson!.queue!.bytes < DEFAULT_QUEUE_BYTES);
+    assert.match(
+      metricsText,
+      new RegExp(`^podwire_capture_queue_capacity_bytes ${DEFAULT_QUEUE_BYTES}$`, 'm'),
+    );
+    assert.match(metricsText, /^podwire_capture_queue_bytes \d+$/m);
+    const packets = /^podwire_capture_packets_total\{interface="pwagv10"\} (\d+)$/m.exec(metricsText);
+    assert.ok(packets && Number(packets[1]) > 0, 'per-interface packets in /metrics');
   });
 });
 
