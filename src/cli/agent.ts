@@ -73,6 +73,11 @@ output:
   --redact-key NAME             also redact this JSON key, query parameter or form field (repeatable)
   --no-redact                   send secrets as captured (headers, passwords, tokens): never in production
   --format jsonl                one JSON object per line to stdout (without --hub)
+  --k8s SNAPSHOT                name endpoints from a cluster snapshot, as 'analyze --k8s' (without
+                                --hub: the hub names what agents send)
+  --kubeconfig FILE             name endpoints from the live cluster (list+watch); --in-cluster in a pod
+  --in-cluster                  use the pod's service account
+  --no-reverse-dns              do not name outside addresses by reverse DNS
   --status-interval DURATION    a status line this often (default 10s; 0: none)
   --count-only                  count packets per interface and nothing else (measures the capture)
   --connections-only            track TCP connections only, no L7 dissection
@@ -315,6 +320,10 @@ export async function runAgent(argv: string[]): Promise<number> {
     'status-interval': { type: 'string' },
     'count-only': { type: 'boolean', default: false },
     status: { type: 'boolean', default: false },
+    k8s: { type: 'string', multiple: true },
+    kubeconfig: { type: 'string' },
+    'in-cluster': { type: 'boolean', default: false },
+    'no-reverse-dns': { type: 'boolean', default: false },
   });
   if (v.help) {
     process.stdout.write(`${AGENT_USAGE}\n`);
@@ -335,6 +344,17 @@ export async function runAgent(argv: string[]): Promise<number> {
   const openReport = str(v, 'open-report');
   const hubUrl = str(v, 'hub');
   const rules = redactionFlags(v);
+  // Names, without a hub (a hub names what agents send). Loaded only when asked for: the Kubernetes
+  // client is heavy.
+  let naming: Awaited<ReturnType<typeof import('./naming-flags.js').namingFlags>> | null = null;
+  if (((v.k8s as string[] | undefined) ?? []).length || v.kubeconfig !== undefined || v['in-cluster']) {
+    if (hubUrl !== undefined)
+      throw new UsageError(
+        '--k8s/--kubeconfig/--in-cluster name records here; with --hub, give them to the hub',
+      );
+    naming = await (await import('./naming-flags.js')).namingFlags(v, log);
+  }
+  const enricher = naming?.enricher ?? null;
   let client: HubClient | null = null;
   let agent: Agent;
   try {
@@ -366,8 +386,14 @@ export async function runAgent(argv: string[]): Promise<number> {
             log,
           }
         : {
-            connection: (rec, iface) => out.line({ ...rec, interface: iface }),
-            entry: (e, iface) => out.line({ ...e, interface: iface }),
+            connection: (rec, iface) => {
+              enricher?.connection(rec);
+              out.line({ ...rec, interface: iface });
+            },
+            entry: (e, iface) => {
+              enricher?.entry(e);
+              out.line({ ...e, interface: iface });
+            },
             log,
           },
     );
@@ -399,6 +425,8 @@ export async function runAgent(argv: string[]): Promise<number> {
     );
   } else out.line(summary);
   await out.end();
+  await naming?.watcher?.stop();
+  naming?.namer?.close();
   return exitWith(0);
 }
 

@@ -3,15 +3,15 @@
  * Prometheus metrics, and the endpoint agents stream to (`podwire agent --hub URL`).
  */
 import { parseArgs } from 'node:util';
-import { Enricher } from '../enrich/enricher.js';
-import { createExternalNamer, type ExternalNamerWithStats } from '../enrich/external/index.js';
-import { ClusterWatcher, loadKubeConfig, loadSnapshots, type Resolver } from '../enrich/index.js';
 import { HubConfigError } from '../hub/auth.js';
 import { Hub, type HubOptions } from '../hub/hub.js';
 import { exitWith, untilSignal } from './agent.js';
+import { namingFlags } from './naming-flags.js';
 import type { FlagValues } from './pipeline-flags.js';
 import { readToken, redactionFlags } from './security-flags.js';
 import { parseCount, parseDuration, UsageError } from './usage-error.js';
+
+export { namingFlags } from './naming-flags.js';
 
 export const DEFAULT_HUB_LISTEN = '127.0.0.1:6676';
 
@@ -102,51 +102,6 @@ export function parseSize(flag: string, text: string): number {
 function parseLongDuration(flag: string, text: string): number {
   const d = /^(\d+(?:\.\d+)?)d$/.exec(text.trim());
   return d ? Math.round(Number(d[1]) * 86_400_000) : parseDuration(flag, text) / 1000;
-}
-
-/** How the hub names endpoints: a snapshot, the live cluster, or not at all. */
-export async function namingFlags(
-  v: FlagValues,
-  log: (m: string) => void,
-): Promise<{
-  enricher: Enricher | null;
-  watcher: ClusterWatcher | null;
-  namer: ExternalNamerWithStats | null;
-}> {
-  const snapshots = (v.k8s as string[] | undefined) ?? [];
-  const kubeconfig = str(v, 'kubeconfig');
-  const inCluster = Boolean(v['in-cluster']);
-  if (snapshots.length && (kubeconfig || inCluster))
-    throw new UsageError('--k8s names endpoints from a snapshot: drop --kubeconfig/--in-cluster, or --k8s');
-  let resolver: Resolver | null = null;
-  let watcher: ClusterWatcher | null = null;
-  if (snapshots.length) {
-    try {
-      resolver = loadSnapshots(snapshots).model;
-    } catch (err) {
-      throw new UsageError(`--k8s ${(err as Error).message}`);
-    }
-  } else if (kubeconfig || inCluster) {
-    let kc: ReturnType<typeof loadKubeConfig>;
-    try {
-      kc = loadKubeConfig(kubeconfig ? { kubeconfig } : {});
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    watcher = new ClusterWatcher(kc, undefined, {
-      onError: (kind, path, err, retryInMs) =>
-        log(`kubernetes: ${kind} ${path}: ${(err as Error).message ?? err}; retrying in ${retryInMs} ms`),
-    });
-    // Lookups work meanwhile with what is known; start-up does not wait for every kind.
-    watcher.start().then(
-      () => log('kubernetes: every kind listed; watching'),
-      (err) => log(`kubernetes: ${(err as Error).message}`),
-    );
-    resolver = watcher.model;
-  }
-  if (!resolver) return { enricher: null, watcher: null, namer: null };
-  const namer = v['no-reverse-dns'] ? null : await createExternalNamer({ reverseDns: true });
-  return { enricher: new Enricher(resolver, namer), watcher, namer };
 }
 
 /** HubOptions from the flags (without naming, which needs I/O). */

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -19,7 +19,7 @@ import { type AgentStatus, type AgentSummary, DEFAULT_QUEUE_BYTES } from '../../
 import type { Entry } from '../../src/dissect/entry.js';
 import type { ConnectionRecord } from '../../src/flows/connection.js';
 import { Node, netnsAvailable, type Pod, sh, waitFor } from '../support/netns.js';
-import { PODWIRE } from '../support/paths.js';
+import { PODWIRE, ROOT } from '../support/paths.js';
 
 /** An HTTP server: `/size/N` answers 200 with N bytes, `/status/C` answers C with no body. */
 const SERVER = (host: string, port: number) => `
@@ -131,6 +131,7 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
   let statusTable = '';
   let statusJson: AgentStatus | null = null;
   let metricsText = '';
+  const snapshot = join(dir, 'cluster.json');
   let downStatus: AgentStatus | null = null;
   const redisCommands = ['SET k v', 'GET k', 'INCR n', 'INCR n', 'GET missing', 'LPUSH k x'];
 
@@ -177,6 +178,18 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
     await node.up(['web', 'redis', 'client']);
     const web = node.pod('web');
     const redis = node.pod('redis');
+    // A cluster snapshot naming the client pod (loadgen), the web pod (web, with its Service) and the
+    // node; the redis pod is unknown to it. The netns fixture's addresses moved to this subnet.
+    writeFileSync(
+      snapshot,
+      readFileSync(join(ROOT, 'test', 'enrich', 'fixtures', 'netns-cluster.json'), 'utf8')
+        .replaceAll('198.18.17.10"', 'CLIENT"')
+        .replaceAll('198.18.17.11"', 'WEB"')
+        .replaceAll('198.18.17.1"', '198.18.18.1"')
+        .replaceAll('CLIENT"', '198.18.18.12"')
+        .replaceAll('WEB"', '198.18.18.10"')
+        .replaceAll('pwk8s', 'pwag'),
+    );
     node.spawn(web.ns, process.execPath, ['-e', SERVER('0.0.0.0', 8080)]);
     // PostgreSQL in the web pod, as the postgres user, trusting connections (a throwaway cluster).
     const pgdata = mkdtempSync(join(tmpdir(), 'podwire-agent-pg-'));
@@ -229,6 +242,9 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
           '1s',
           '--flush-period',
           '1s',
+          '--k8s',
+          snapshot,
+          '--no-reverse-dns',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       ),
@@ -302,6 +318,27 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
     agent.records.filter((r): r is ConnectionRecord & { interface: string } => r.type === 'connection');
   const entries = () => agent.records.filter((r): r is Entry & { interface: string } => r.type === 'entry');
   const summary = () => agent.records.at(-1) as AgentSummary;
+
+  test('--k8s: entries and connections named from the snapshot, as analyze names them', () => {
+    const get = entries().find((e) => e.protocol === 'http' && e.path === '/size/10');
+    assert.ok(get);
+    assert.deepEqual(
+      [get.src.kind, get.src.namespace, get.src.name, get.src.workload],
+      ['pod', 'tools', 'loadgen-5f7b9c8d4-q2w3e', 'loadgen'],
+    );
+    assert.deepEqual(
+      [get.dst.kind, get.dst.namespace, get.dst.name, get.dst.workload, get.dst.node],
+      ['pod', 'shop', 'web-6d4cf56db6-7xk2p', 'web', 'pwag-node'],
+    );
+    const conn = connections().find((c) => c.id === get.connectionId);
+    assert.equal(conn?.dst.name, 'web-6d4cf56db6-7xk2p');
+    // Not in the snapshot: the redis pod is outside the cluster as far as the names go.
+    const redis = entries().find((e) => e.protocol === 'redis');
+    assert.equal(redis?.dst.kind, 'external');
+    // The host (the snapshot's node address) is the node.
+    const host = entries().find((e) => e.path === '/size/500');
+    assert.deepEqual([host?.dst.kind, host?.dst.name], ['node', 'pwag-node']);
+  });
 
   test('SIGTERM: exit 0, every record flushed, the summary last', () => {
     assert.equal(exitCode, 0, agent.stderr);
