@@ -39,7 +39,15 @@ export async function readCaptureFile(
   options: FileSourceOptions = {},
 ): Promise<FileSourceResult> {
   const chunkSize = options.chunkSize ?? 4 * 1024 * 1024;
-  const total = (await stat(path)).size;
+  const st = await stat(path);
+  if (st.isDirectory()) {
+    // Reading a directory fails with an EISDIR that names no path: say which.
+    throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read '${path}'`), {
+      code: 'EISDIR',
+      path,
+    });
+  }
+  const total = st.size;
   const parser = new CapturePacketParser(onPacket, errors);
   const fh = await open(path, 'r');
   let gzipped = false;

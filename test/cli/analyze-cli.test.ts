@@ -143,6 +143,12 @@ describe('podwire analyze', () => {
     assert.match(r.stderr, /cannot read '.*nope\.pcap': no such file/);
   });
 
+  test('a directory is a clear error that names it', async () => {
+    const r = await podwire('analyze', tmp);
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr.trim(), `podwire analyze: cannot read '${tmp}': is a directory`);
+  });
+
   test('bad options exit 2 with the usage', async () => {
     for (const args of [
       ['--format', 'xml'],
