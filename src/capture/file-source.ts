@@ -97,6 +97,16 @@ function truncated(parser: CapturePacketParser, offset: number, left: number): C
   );
 }
 
+/** Room before each chunk for the previous chunk's unfinished record (a record of a 262,144 snap length fits). */
+const RESERVE = 320 * 1024;
+
+/**
+ * Two buffers in turn: while the parser works through one chunk, the next is already being read into
+ * the other (the read runs on libuv's thread pool), so the file's I/O overlaps the pipeline instead
+ * of adding to it. Each buffer keeps RESERVE bytes in front of its chunk: the unfinished record at
+ * the end of the previous chunk is copied there, just before the new chunk, and parsing goes on
+ * from it. A record longer than that (a huge pcapng block) is joined in a buffer of its own.
+ */
 async function readPlain(
   fh: FileHandle,
   parser: CapturePacketParser,
@@ -105,36 +115,58 @@ async function readPlain(
   chunkSize: number,
   options: FileSourceOptions,
 ): Promise<FileSourceResult> {
-  let buf = Buffer.allocUnsafe(chunkSize);
-  let view = asUint8Array(buf);
-  let filled = 0; // bytes in buf, starting with the unconsumed tail of the previous chunk
-  let fileOffset = 0; // file offset of buf[0]
+  const bufs: [Buffer, Buffer] = [
+    Buffer.allocUnsafe(RESERVE + chunkSize),
+    Buffer.allocUnsafe(RESERVE + chunkSize),
+  ];
+  let cur: 0 | 1 = 0;
+  let readAt = 0; // file offset of the next read
+  let pending: Promise<{ bytesRead: number }> = fh.read(bufs[0], RESERVE, chunkSize, readAt);
+  // The unconsumed end of the previous chunk: tail[tailStart, tailEnd), at file offset tailOffset.
+  let tail: Buffer = bufs[1];
+  let tailStart = 0;
+  let tailEnd = 0;
+  let tailOffset = 0;
   for (;;) {
-    const { bytesRead } = await fh.read(buf, filled, buf.length - filled, fileOffset + filled);
+    const { bytesRead } = await pending;
+    const tailLen = tailEnd - tailStart;
     if (bytesRead === 0) {
-      return finish(parser, errors, filled > 0 ? truncated(parser, fileOffset, filled) : undefined);
+      return finish(parser, errors, tailLen > 0 ? truncated(parser, tailOffset, tailLen) : undefined);
     }
-    filled += bytesRead;
+    readAt += bytesRead;
+    let buf: Buffer = bufs[cur];
+    let start = RESERVE - tailLen;
+    let end = RESERVE + bytesRead;
+    if (tailLen <= RESERVE) {
+      tail.copy(buf, start, tailStart, tailEnd);
+    } else {
+      // Longer than the room in front: the record and the new bytes in one buffer of their own.
+      const joined = Buffer.allocUnsafe(tailLen + bytesRead);
+      tail.copy(joined, 0, tailStart, tailEnd);
+      buf.copy(joined, tailLen, RESERVE, RESERVE + bytesRead);
+      buf = joined;
+      start = 0;
+      end = joined.length;
+    }
+    // The other buffer's tail has been copied: it can take the next chunk now.
+    const next: 0 | 1 = cur === 0 ? 1 : 0;
+    pending = fh.read(bufs[next], RESERVE, chunkSize, readAt);
     let used: number;
     try {
-      used = parser.parse(view, 0, filled, fileOffset);
+      used = parser.parse(asUint8Array(buf), start, end, tailOffset);
     } catch (err) {
+      await pending.catch(() => {});
       if (err instanceof CaptureFormatError) return finish(parser, errors, err);
       throw err;
     }
-    options.onProgress?.(fileOffset + filled, total);
+    tailOffset += used - start;
+    tail = buf;
+    tailStart = used;
+    tailEnd = end;
+    options.onProgress?.(readAt, total);
     const wait = options.pace?.();
     if (wait) await wait;
-    // Keep the incomplete tail at the start of the buffer for the next read.
-    buf.copy(buf, 0, used, filled);
-    fileOffset += used;
-    filled -= used;
-    if (parser.needed > buf.length) {
-      const bigger = Buffer.allocUnsafe(parser.needed + chunkSize);
-      buf.copy(bigger, 0, 0, filled);
-      buf = bigger;
-      view = asUint8Array(buf);
-    }
+    cur = next;
   }
 }
 

@@ -141,6 +141,33 @@ describe('pcap reader', () => {
     });
   });
 
+  test('records larger than the room kept for a chunk boundary (1 MiB jumbo packets), in chunks big and small', async () => {
+    // The reader keeps 320 KiB in front of each chunk for the previous chunk's unfinished record;
+    // a longer record is joined in a buffer of its own. Packets of 1 MiB (MAX_RECORD allows 16) with
+    // small ones around them, read with chunks smaller and larger than the record.
+    const big = (n: number) => new Uint8Array(1 << 20).map((_, i) => (i * 31 + n) & 0xff);
+    const packets: PcapPacket[] = [
+      { data: Uint8Array.of(1, 2, 3), sec: 1_700_000_000 },
+      { data: big(1), sec: 1_700_000_001 },
+      { data: Uint8Array.of(4, 5), sec: 1_700_000_002 },
+      { data: big(2), sec: 1_700_000_003 },
+      { data: big(3), sec: 1_700_000_004 },
+    ];
+    const c = writePcap({ linkType: LinkType.RAW, snaplen: 1 << 21 }, packets);
+    const path = writeFile(dir, 'jumbo.pcap', c.bytes);
+    for (const chunkSize of [4096, 100_000, 333_333, 1 << 20, 4 << 20]) {
+      const { packets: got, result } = await readAll(path, { chunkSize });
+      assert.equal(result.error, undefined, `chunk size ${chunkSize}: ${result.error?.message}`);
+      assertSameAsWritten(got, c.packets, `jumbo, chunk size ${chunkSize}`);
+    }
+    // Cut in the middle of the last jumbo record: every packet before it, then capture.truncated.
+    const cut = writeFile(dir, 'jumbo-cut.pcap', c.bytes.subarray(0, c.bytes.length - 1000));
+    const { packets: some, result } = await readAll(cut, { chunkSize: 100_000 });
+    assert.equal(some.length, 4);
+    assert.equal(result.error?.code, 'capture.truncated');
+    assert.equal(result.error?.offset, c.bytes.length - (1 << 20) - 16);
+  });
+
   test('a file of only the 24-byte header has no packets and no error (as tshark reads it)', async () => {
     const c = writePcap({ linkType: LinkType.RAW }, []);
     const { packets, result } = await readAll(writeFile(dir, 'header-only.pcap', c.bytes));
