@@ -131,6 +131,8 @@ export interface PipelineCounters {
   udpPackets: number;
   otherPackets: number;
   fragments: number;
+  /** Of the packets, those decoded from inside a tunnel (VXLAN, Geneve, IP in IP, GRE). */
+  tunnelledPackets: number;
   badPackets: number;
   connections: number;
   openConnections: number;
@@ -677,6 +679,7 @@ export class Agent {
       udpPackets: s.udpPackets,
       otherPackets: s.otherPackets,
       fragments: s.fragments,
+      tunnelledPackets: this.pipeline.decoder.tunnelled,
       badPackets: s.badPackets,
       connections: s.connections,
       openConnections: this.pipeline.tracker.table.size,

@@ -73,6 +73,8 @@ export interface AnalyzeSummary {
   udpPackets: number;
   otherPackets: number;
   fragments: number;
+  /** Of the packets, those decoded from inside a tunnel (VXLAN, Geneve, IP in IP, GRE). */
+  tunnelledPackets: number;
   badPackets: number;
   connections: number;
   entries: number;
@@ -171,6 +173,7 @@ export async function analyzeFiles(
       udpPackets: s.udpPackets,
       otherPackets: s.otherPackets,
       fragments: s.fragments,
+      tunnelledPackets: pipeline.decoder.tunnelled,
       badPackets: s.badPackets,
       connections: s.connections,
       entries: s.entries,

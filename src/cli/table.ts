@@ -98,7 +98,8 @@ export function renderEntries(entries: Entry[]): string {
 export function renderSummary(s: AnalyzeSummary): string {
   const lines = [
     `${s.packets.toLocaleString('en-US')} packets, ${formatBytes(s.bytes)} in ${s.files.length} file${s.files.length === 1 ? '' : 's'}` +
-      ` (${s.tcpPackets.toLocaleString('en-US')} TCP, ${s.udpPackets.toLocaleString('en-US')} UDP, ${s.otherPackets.toLocaleString('en-US')} other)`,
+      ` (${s.tcpPackets.toLocaleString('en-US')} TCP, ${s.udpPackets.toLocaleString('en-US')} UDP, ${s.otherPackets.toLocaleString('en-US')} other` +
+      `${s.tunnelledPackets ? `; ${s.tunnelledPackets.toLocaleString('en-US')} inside tunnels` : ''})`,
     `${s.connections.toLocaleString('en-US')} TCP connections` +
       (s.connections
         ? ` (${Object.entries(s.closeReasons)

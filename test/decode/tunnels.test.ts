@@ -241,6 +241,10 @@ describe('a real VXLAN overlay (the kernel: 4789, and 8472 as Flannel runs it)',
       '10.244.1.10 10.244.1.20 fin',
       '10.244.2.10 10.244.2.20 fin',
     ]);
+    // Every IP packet inside VXLAN counted as tunnelled (ARP inside is not IP), as tshark sees them.
+    const tunnelled = await tsharkFields(file, 'vxlan && !arp', ['frame.number'], ['udp.port==8472,vxlan']);
+    assert.ok(tunnelled.length > 20);
+    assert.equal(summary.tunnelledPackets, tunnelled.length);
     // tshark's TCP streams over 8080 (inside the tunnels): as many.
     const streams = new Set(
       (await tsharkFields(file, 'tcp.port==8080', ['tcp.stream'], ['udp.port==8472,vxlan'])).map(([s]) => s),
