@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import type { Entry } from '../../../src/dissect/entry.js';
 import { tsharkAvailable, tsharkFields } from '../../reference/tshark.js';
 import { analyze } from '../../support/analyze.js';
+import { selfSignedCertificate } from '../../support/certificates.js';
 import { Node, netnsAvailable, waitFor } from '../../support/netns.js';
 
 const run = promisify(execFile);
@@ -65,24 +66,10 @@ describe('TLS handshakes of real clients', {
   }
 
   before(async () => {
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '30',
-      '-subj',
-      `/CN=${HOST}/O=podwire tests`,
-      '-addext',
-      `subjectAltName=DNS:${HOST},DNS:alt.${HOST},IP:198.18.13.10`,
+    await selfSignedCertificate(dir, `/CN=${HOST}/O=podwire tests`, 30, [
+      `DNS:${HOST}`,
+      `DNS:alt.${HOST}`,
+      'IP:198.18.13.10',
     ]);
     x509 = new X509Certificate(readFileSync(cert));
     // A run killed midway can leave host-side veths behind its deleted namespaces.

@@ -25,6 +25,7 @@ import type { Entry } from '../../../src/dissect/entry.js';
 import type { ConnectionRecord } from '../../../src/flows/connection.js';
 import { tsharkAvailable, tsharkFields } from '../../reference/tshark.js';
 import { analyze } from '../../support/analyze.js';
+import { selfSignedCertificate } from '../../support/certificates.js';
 import { Node, netnsAvailable, waitFor } from '../../support/netns.js';
 
 const run = promisify(execFile);
@@ -134,24 +135,9 @@ describe('TLS from curl and nghttp against nginx and nghttpd', {
   let ciphers: Awaited<ReturnType<typeof cipherTable>>;
 
   before(async () => {
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-      '-days',
-      '20',
-      '-subj',
-      `/CN=${HOST}/O=podwire nginx tests`,
-      '-addext',
-      `subjectAltName=DNS:${HOST},DNS:www.${HOST}`,
+    await selfSignedCertificate(dir, `/CN=${HOST}/O=podwire nginx tests`, 20, [
+      `DNS:${HOST}`,
+      `DNS:www.${HOST}`,
     ]);
     x509 = new X509Certificate(readFileSync(cert));
     ciphers = await cipherTable();

@@ -18,6 +18,7 @@ import { promisify } from 'node:util';
 import type { Entry } from '../../../src/dissect/entry.js';
 import { Hub } from '../../../src/hub/hub.js';
 import { CertificateDialer } from '../../../src/hub/tlsparser/dialer.js';
+import { selfSignedCertificate } from '../../support/certificates.js';
 import { CAPTURES } from '../../support/paths.js';
 import { analyzeJsonl } from '../nodegraph/support.js';
 
@@ -81,33 +82,10 @@ async function until<T>(what: string, f: () => Promise<T | null>, ms = 5000): Pr
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'podwire-dial-'));
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '45',
-    '-subj',
-    `/CN=${SNI}/O=podwire`,
-    '-keyout',
-    join(dir, 'key.pem'),
-    '-out',
-    join(dir, 'cert.pem'),
-  ]);
-  key = readFileSync(join(dir, 'key.pem'));
-  cert = readFileSync(join(dir, 'cert.pem'));
-  const { stdout } = await run('openssl', [
-    'x509',
-    '-noout',
-    '-startdate',
-    '-enddate',
-    '-in',
-    join(dir, 'cert.pem'),
-  ]);
+  const files = await selfSignedCertificate(dir, `/CN=${SNI}/O=podwire`, 45);
+  key = readFileSync(files.key);
+  cert = readFileSync(files.cert);
+  const { stdout } = await run('openssl', ['x509', '-noout', '-startdate', '-enddate', '-in', files.cert]);
   const field = (k: string) => Date.parse(new RegExp(`${k}=(.*)`).exec(stdout)![1]!);
   validity = { notBefore: field('notBefore'), notAfter: field('notAfter') };
   const { entries } = await analyzeJsonl([join(CAPTURES, 'tls', 'ja4__tls-handshake.pcapng')]);
