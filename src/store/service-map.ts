@@ -54,6 +54,12 @@ export interface ServiceMap {
    */
   droppedEdges: number;
   droppedEntries: number;
+  /**
+   * Null when every entry of the window (that matched) was read. Otherwise the window held more
+   * than a map is built from at once (`maxEntries`): the map is of its newest `entries`, which go
+   * back to `from` (µs); ask again with a later window, or a larger maxEntries, for the rest.
+   */
+  partial: { entries: number; from: number } | null;
 }
 
 /** Bucket growth factor: relative error (γ-1)/(γ+1) < 1%. */
@@ -68,7 +74,7 @@ export const MAX_EDGES = 10_000;
 export const SERVICE_MAP_COLUMNS =
   'e.src_ip, e.src_name, e.src_ns, e.src_kind, e.src_workload, ' +
   'e.dst_ip, e.dst_name, e.dst_ns, e.dst_kind, e.dst_workload, ' +
-  'e.protocol, e.elapsed_ms, e.is_error, e.request_size, e.response_size';
+  'e.protocol, e.elapsed_ms, e.is_error, e.request_size, e.response_size, e.ts';
 
 /** One entry's row of SERVICE_MAP_COLUMNS (better-sqlite3's raw mode). */
 export type ServiceMapRow = [
@@ -87,6 +93,7 @@ export type ServiceMapRow = [
   isError: number,
   requestSize: number,
   responseSize: number,
+  timestamp: number,
 ];
 
 /** Counts of latencies per bucket, over the range of buckets seen so far (grown as needed). */
@@ -152,12 +159,22 @@ function nodeId(
   return `${kind ?? 'unknown'}/${ns === null ? '' : `${ns}/`}${workload ?? name}`;
 }
 
-/** Folds the window's rows into the map, keeping at most `maxEdges` edges (the first seen). */
-export function buildServiceMap(rows: Iterable<ServiceMapRow>, maxEdges = MAX_EDGES): ServiceMap {
+/**
+ * Folds the window's rows (newest first) into the map, keeping at most `maxEdges` edges (the first
+ * seen) and reading at most `maxEntries` rows: a row past those makes the map `partial`.
+ */
+export function buildServiceMap(
+  rows: Iterable<ServiceMapRow>,
+  maxEdges = MAX_EDGES,
+  maxEntries = Number.POSITIVE_INFINITY,
+): ServiceMap {
   const nodes = new Map<string, ServiceMapNode>();
   const edges = new Map<string, EdgeAcc>();
   let droppedEdges = 0;
   let droppedEntries = 0;
+  let read = 0;
+  let oldest = 0;
+  let partial: ServiceMap['partial'] = null;
   const dropped = new Set<string>();
 
   const node = (id: string, name: string, namespace: string | null, kind: string | null): ServiceMapNode => {
@@ -170,6 +187,12 @@ export function buildServiceMap(rows: Iterable<ServiceMapRow>, maxEdges = MAX_ED
   };
 
   for (const r of rows) {
+    if (read === maxEntries) {
+      partial = { entries: read, from: oldest };
+      break;
+    }
+    read++;
+    oldest = r[15];
     const source = nodeId(r[0], r[1], r[2], r[3], r[4]);
     const target = nodeId(r[5], r[6], r[7], r[8], r[9]);
     const key = `${source} -> ${target} (${r[10]})`;
@@ -225,5 +248,5 @@ export function buildServiceMap(rows: Iterable<ServiceMapRow>, maxEdges = MAX_ED
   }
   out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const nodeList = [...nodes.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { nodes: nodeList, edges: out, droppedEdges, droppedEntries };
+  return { nodes: nodeList, edges: out, droppedEdges, droppedEntries, partial };
 }

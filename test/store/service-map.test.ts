@@ -207,7 +207,27 @@ describe('service map', () => {
       edges: [],
       droppedEdges: 0,
       droppedEntries: 0,
+      partial: null,
     });
+  });
+
+  test('a window of more entries than maxEntries: the map of the newest ones, and `partial` says so', () => {
+    // Newest first as the store orders them: by time, then by the order they were stored.
+    const newestFirst = entries
+      .map((e, i) => ({ e, i }))
+      .sort((a, b) => b.e.timestamp - a.e.timestamp || b.i - a.i)
+      .map((x) => x.e);
+    for (const k of [1, 7, Math.floor(entries.length / 2)]) {
+      const newest = newestFirst.slice(0, k);
+      assertMatches(store, newest, { maxEntries: k });
+      assert.deepEqual(store.serviceMap({ maxEntries: k }).partial, {
+        entries: k,
+        from: newest[k - 1]!.timestamp,
+      });
+    }
+    assert.equal(store.serviceMap({ maxEntries: entries.length }).partial, null, 'exactly all: complete');
+    assert.equal(store.serviceMap({}).partial, null, 'the default covers these');
+    assert.throws(() => store.serviceMap({ maxEntries: 0 }), /must be a number >= 1/);
   });
 
   test('isErrorEntry agrees with the documented rules on every entry', () => {
@@ -286,6 +306,7 @@ describe('buildServiceMap', () => {
     0,
     10,
     20,
+    1_700_000_000_000_000,
   ];
 
   test('edges past the cap are counted, not kept', () => {

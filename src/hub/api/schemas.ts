@@ -155,7 +155,7 @@ const edgeLatency: JsonSchema = {
 /** The service map (src/store/service-map.ts). */
 export const SERVICE_MAP: JsonSchema = {
   type: 'object',
-  required: ['nodes', 'edges', 'droppedEdges', 'droppedEntries'],
+  required: ['nodes', 'edges', 'droppedEdges', 'droppedEntries', 'partial'],
   properties: {
     nodes: {
       type: 'array',
@@ -198,6 +198,17 @@ export const SERVICE_MAP: JsonSchema = {
     },
     droppedEdges: { type: 'integer', description: 'Edges past the cap (10,000), left out.' },
     droppedEntries: { type: 'integer', description: 'The entries of those edges.' },
+    partial: {
+      type: ['object', 'null'],
+      required: ['entries', 'from'],
+      properties: {
+        entries: { type: 'integer', description: 'Entries the map was built from: maxEntries.' },
+        from: { type: 'integer', description: 'The oldest of them (µs since the epoch).' },
+      },
+      description:
+        'Null when every matching entry of the window was read; else the map is of the newest ' +
+        '`maxEntries` only, back to `from`: ask with a later window or a larger maxEntries for the rest.',
+    },
   },
 };
 

@@ -14,6 +14,7 @@ interface ServiceMapQuery {
   q?: string;
   from?: string;
   to?: string;
+  maxEntries?: number;
 }
 
 export function serviceMapRoutes(api: FastifyInstance, table: RouteTable, deps: ApiDeps): void {
@@ -22,7 +23,23 @@ export function serviceMapRoutes(api: FastifyInstance, table: RouteTable, deps: 
     {
       method: 'GET',
       url: '/servicemap',
-      schema: { querystring: { type: 'object', properties: { q: QUERY_PARAM, ...WINDOW_PARAMS } } },
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: {
+            q: QUERY_PARAM,
+            ...WINDOW_PARAMS,
+            maxEntries: {
+              type: 'integer',
+              minimum: 1,
+              maximum: 5_000_000,
+              description:
+                'Build the map from at most this many of the newest matching entries (default ' +
+                "250,000: about a second of the hub's time); `partial` says when the window held more.",
+            },
+          },
+        },
+      },
       doc: {
         operationId: 'getServiceMap',
         summary: 'The service map of a time window',
@@ -41,7 +58,13 @@ export function serviceMapRoutes(api: FastifyInstance, table: RouteTable, deps: 
         const qs = req.query as ServiceMapQuery;
         const window = parseWindow(qs);
         const where = sqlWhere(deps, qs.q);
-        return storeCall(() => deps.store.serviceMap({ ...window, ...(where ? { where } : {}) }));
+        return storeCall(() =>
+          deps.store.serviceMap({
+            ...window,
+            ...(where ? { where } : {}),
+            ...(qs.maxEntries !== undefined ? { maxEntries: qs.maxEntries } : {}),
+          }),
+        );
       },
     },
   );

@@ -105,7 +105,20 @@ describe('service map', () => {
 
   test('an empty window is empty lists, never null', async () => {
     const r = await get(hub.app, '/api/servicemap?from=0&to=1000');
-    assert.deepEqual(r.body, { nodes: [], edges: [], droppedEdges: 0, droppedEntries: 0 });
+    assert.deepEqual(r.body, { nodes: [], edges: [], droppedEdges: 0, droppedEntries: 0, partial: null });
+  });
+
+  test('maxEntries: the map of the newest entries, `partial` saying from when; out of range is 400', async () => {
+    const newest = [...hub.records.entries].sort((a, b) => b.timestamp - a.timestamp);
+    const r = await get(hub.app, '/api/servicemap?maxEntries=3');
+    assert.equal(r.status, 200);
+    assert.equal(r.body.partial.entries, 3);
+    assert.equal(r.body.partial.from, newest[2]!.timestamp);
+    const total = r.body.edges.reduce((n: number, e: Json) => n + (e.count as number), 0);
+    assert.equal(total, 3);
+    assert.equal((await get(hub.app, '/api/servicemap')).body.partial, null);
+    assert.equal((await get(hub.app, '/api/servicemap?maxEntries=0')).status, 400);
+    assert.equal((await get(hub.app, '/api/servicemap?maxEntries=99999999')).status, 400);
   });
 
   test('a bad query is 400 with its span', async () => {
