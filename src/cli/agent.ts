@@ -508,6 +508,11 @@ export function renderStatus(s: AgentStatus): string {
     table,
     '',
     `pipeline: ${n(p.packets)} packets decoded, ${n(p.connections)} connections closed (${n(p.openConnections)} open), ${n(p.entries)} entries`,
+    ...(s.queue
+      ? [
+          `queue: ${n(s.queue.packets)} packets waiting, ${formatBytes(s.queue.bytes)} of ${formatBytes(s.queue.capacity)}`,
+        ]
+      : []),
     `errors: ${errors.length ? errors.map(([k, x]) => `${k} ${x}`).join(', ') : 'none'}`,
     `parse errors: ${parse.length ? parse.join(', ') : 'none'}`,
   ].join('\n');

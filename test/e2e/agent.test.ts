@@ -447,6 +447,7 @@ describe('podwire agent on a node: discovery, pods coming and going, a down inte
     assert.equal(statusJson!.ready, true);
     assert.match(statusTable, /^ready, up \d+s, capturing 3 of 3 interfaces/);
     assert.match(statusTable, /pwagv12\s+capturing\s+[\d,]+/);
+    assert.match(statusTable, /^queue: [\d,]+ packets waiting, .+ of 33\.\d MB$/m);
     // The queue between the kernel and the pipeline: its default size, and not full.
     assert.equal(statusJson!.queue?.capacity, DEFAULT_QUEUE_BYTES);
     assert.ok(statusJson!.queue!.bytes < DEFAULT_QUEUE_BYTES);
