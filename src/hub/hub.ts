@@ -91,6 +91,8 @@ export class Hub {
           if (!Number.isNaN(notAfter)) metrics.observeDialedCertificate(target, target.domain, notAfter);
         })
       : null;
+    const dialer = this.dialer;
+    if (dialer) metrics.watchTlsDials(() => dialer.stats());
   }
 
   /** Opens the store and listens. Throws HubConfigError (bad exposure) or the store's open error. */

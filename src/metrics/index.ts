@@ -418,6 +418,27 @@ export class HubMetrics {
     if (expiry !== null) this.certExpiry.set(c.labels, expiry);
   }
 
+  /**
+   * The hub's `--tls-dial` (src/hub/tlsparser/dialer.ts), read at each scrape:
+   * `podwire_tls_dials_total{result}`, `read` (a chain was read), `failed`, `dropped` (the queue
+   * of dials was full).
+   */
+  watchTlsDials(stats: () => { dials: number; failures: number; dropped: number; inFlight: number }): void {
+    new Counter({
+      name: 'podwire_tls_dials_total',
+      help: 'Servers dialled to read the certificate their handshake did not show (--tls-dial), by result',
+      labelNames: ['result'],
+      registers: [this.registry],
+      collect() {
+        const s = stats();
+        this.reset();
+        this.inc({ result: 'read' }, Math.max(0, s.dials - s.failures - s.inFlight));
+        this.inc({ result: 'failed' }, s.failures);
+        this.inc({ result: 'dropped' }, s.dropped);
+      },
+    });
+  }
+
   /** Connections whose latest record said open (agents report long-lived ones periodically). */
   get openConnections(): number {
     return this.ledger.openCount;

@@ -139,6 +139,8 @@ describe('hub --tls-dial', () => {
       assert.ok(line, 'the expiry gauge');
       assert.match(line, new RegExp(`domain="${SNI.replaceAll('.', '\\.')}"`));
       assert.equal(Number(line.split(' ').pop()), validity.notAfter);
+      assert.match(metrics, /^podwire_tls_dials_total\{result="read"\} 1$/m);
+      assert.match(metrics, /^podwire_tls_dials_total\{result="failed"\} 0$/m);
 
       // The same server again within the refresh period: no second dial.
       hub.entry(handshakeTo(srv.port, SNI));
