@@ -102,6 +102,9 @@ class LineTable<T> {
 const MAX_LINE = 128;
 /** Nor shorter ones: `slot` looks at the line's last five bytes. */
 const MIN_LINE = 6;
+// The three tables are looked up inline in parsePlainHead, each with its own parse function: one
+// LineTable method taking the parse function (tried on 2026-12-03) read heads 9% slower in a
+// micro-benchmark of repeated request and response heads, the call no longer inlined.
 const fieldLines = new LineTable<Field>(1024, MAX_LINE);
 const requestLines = new LineTable<RequestLine>(256, MAX_LINE);
 const statusLines = new LineTable<StatusLine>(64, MAX_LINE);
