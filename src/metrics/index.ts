@@ -423,7 +423,7 @@ export class HubMetrics {
    * `podwire_tls_dials_total{result}`, `read` (a chain was read), `failed`, `dropped` (the queue
    * of dials was full).
    */
-  watchTlsDials(stats: () => { dials: number; failures: number; dropped: number; inFlight: number }): void {
+  watchTlsDials(stats: () => { read: number; failures: number; dropped: number }): void {
     new Counter({
       name: 'podwire_tls_dials_total',
       help: 'Servers dialled to read the certificate their handshake did not show (--tls-dial), by result',
@@ -432,7 +432,7 @@ export class HubMetrics {
       collect() {
         const s = stats();
         this.reset();
-        this.inc({ result: 'read' }, Math.max(0, s.dials - s.failures - s.inFlight));
+        this.inc({ result: 'read' }, s.read);
         this.inc({ result: 'failed' }, s.failures);
         this.inc({ result: 'dropped' }, s.dropped);
       },

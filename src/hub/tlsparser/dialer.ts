@@ -57,6 +57,8 @@ export interface DialedCertificate {
 
 export interface DialerStats {
   dials: number;
+  /** Dials that read a certificate chain, and dials that did not. */
+  read: number;
   failures: number;
   /** Dials not made because the queue was full. */
   dropped: number;
@@ -67,7 +69,6 @@ export interface DialerStats {
 }
 
 interface Target extends DialTarget {
-  key: string;
   cert: DialedCertificate | null;
   /** No dial before this time (ms). */
   next: number;
@@ -81,7 +82,13 @@ export class CertificateDialer {
   private readonly sockets = new Set<{ destroy(): void }>();
   private inFlight = 0;
   private closed = false;
-  private readonly counters = { dials: 0, failures: 0, dropped: 0, lastError: null as string | null };
+  private readonly counters = {
+    dials: 0,
+    read: 0,
+    failures: 0,
+    dropped: 0,
+    lastError: null as string | null,
+  };
 
   constructor(
     opts: Partial<DialerOptions>,
@@ -99,13 +106,13 @@ export class CertificateDialer {
     if (this.closed || certified) return;
     if (!Number.isInteger(target.port) || target.port < 1 || target.port > 65535 || isIP(target.ip) === 0)
       return;
-    const key = `${target.ip}|${target.port}|${target.domain}`;
+    const key = keyOf(target.ip, target.port, target.domain);
     let t = this.targets.get(key);
     const now = Date.now();
     if (t && (t.pending || now < t.next)) return;
     if (!t) {
       if (this.targets.size >= this.opts.maxTargets) this.forgetOldest();
-      t = { ...target, key, cert: null, next: 0, pending: false };
+      t = { ...target, cert: null, next: 0, pending: false };
       this.targets.set(key, t);
     }
     if (this.queue.length >= this.opts.maxQueued) {
@@ -119,7 +126,7 @@ export class CertificateDialer {
 
   /** The last certificate chain read from `ip:port` with this SNI, if any. */
   get(ip: string, port: number, domain: string): DialedCertificate | null {
-    return this.targets.get(`${ip}|${port}|${domain}`)?.cert ?? null;
+    return this.targets.get(keyOf(ip, port, domain))?.cert ?? null;
   }
 
   stats(): DialerStats {
@@ -176,6 +183,7 @@ export class CertificateDialer {
       t.pending = false;
       const now = Date.now();
       if (chain && chain.length > 0) {
+        this.counters.read++;
         t.cert = { chain, at: now };
         t.next = now + this.opts.refreshMs;
         if (!this.closed) this.onCertificate({ ip: t.ip, port: t.port, domain: t.domain }, t.cert);
@@ -194,6 +202,11 @@ export class CertificateDialer {
     socket.once('error', (err) => finish(null, err.message));
     socket.once('close', () => finish(null, 'closed before the handshake completed'));
   }
+}
+
+/** A server and SNI, as the dialer remembers them. */
+function keyOf(ip: string, port: number, domain: string): string {
+  return `${ip}|${port}|${domain}`;
 }
 
 /** The chain as the server sent it, leaf first: node links each certificate to its issuer's. */
