@@ -43,6 +43,10 @@ const BATCH = Number(process.env.BATCH ?? 500);
 const MIX = process.env.MIX ?? 'cluster';
 const UNIFORM = process.env.UNIFORM === '1';
 const GROUP = Number(process.env.GROUP ?? 1);
+const THREAD = process.env.WRITER === 'thread';
+const INFLIGHT = Number(process.env.INFLIGHT ?? 4);
+/** With the writer thread, batches are made ROUND at a time (not timed), then written (timed). */
+const ROUND = 40;
 const DIR = '/tmp/podwire-store-bench';
 const STORE = process.env.STORE ?? join(DIR, `store-${process.pid}.db`);
 const GOALS = { ingestPerSecond: 50_000, queryMs: 200 };
@@ -167,6 +171,21 @@ function time(fn) {
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, r };
 }
 
+async function timeAsync(fn) {
+  const t = process.hrtime.bigint();
+  const r = await fn();
+  return { ms: Number(process.hrtime.bigint() - t) / 1e6, r };
+}
+
+/** The batches through write(), at most INFLIGHT waiting at a time, as that many agents keep a hub busy. */
+async function pipelined(store, batches) {
+  let next = 0;
+  const lane = async () => {
+    while (next < batches.length) await store.write([batches[next++]]);
+  };
+  await Promise.all(Array.from({ length: INFLIGHT }, lane));
+}
+
 function median(a) {
   const s = [...a].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)];
@@ -179,10 +198,10 @@ async function main() {
   for (const s of ['', '-wal', '-shm']) rmSync(STORE + s, { force: true });
   const all = await templates();
   const gen = generator(all);
-  const store = Store.open({ path: STORE });
+  const store = Store.open({ path: STORE, writer: THREAD ? 'thread' : 'inline' });
 
   console.log(
-    `store benchmark: ${fmt(N)} entries, batches of ${BATCH}${GROUP > 1 ? `, ${GROUP} batches per transaction` : ''}, mix ${MIX}, ${STORE}`,
+    `store benchmark: ${fmt(N)} entries, batches of ${BATCH}${THREAD ? `, writer thread, ${INFLIGHT} batches in flight` : GROUP > 1 ? `, ${GROUP} batches per transaction` : ''}, mix ${MIX}, ${STORE}`,
   );
   let ingestMs = 0;
   let cpuUs = 0;
@@ -198,7 +217,7 @@ async function main() {
   while (gen.made < N) {
     const batches = [];
     let n = 0;
-    for (let k = 0; k < GROUP && gen.made < N; k++) {
+    for (let k = 0; k < (THREAD ? ROUND : GROUP) && gen.made < N; k++) {
       const { source, entries } = gen.batch();
       if (sampled < 20_000) {
         for (const e of entries) jsonBytes += JSON.stringify(e).length;
@@ -208,9 +227,11 @@ async function main() {
       n += entries.length;
     }
     const c0 = process.cpuUsage();
-    const { ms } = time(() =>
-      GROUP > 1 ? store.ingestBatches(batches) : store.ingest(batches[0].source, batches[0].entries, []),
-    );
+    const { ms } = THREAD
+      ? await timeAsync(() => pipelined(store, batches))
+      : time(() =>
+          GROUP > 1 ? store.ingestBatches(batches) : store.ingest(batches[0].source, batches[0].entries, []),
+        );
     const c = process.cpuUsage(c0);
     callMs.push(ms);
     cpuUs += c.user + c.system;
@@ -236,14 +257,14 @@ async function main() {
   callMs.sort((a, b) => a - b);
   const q = (p) => callMs[Math.min(callMs.length - 1, Math.floor(p * callMs.length))];
   console.log(
-    `  ${GROUP > 1 ? 'ingestBatches()' : 'ingest()'} call: median ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, slowest ${callMs[callMs.length - 1].toFixed(0)} ms`,
+    `  ${THREAD ? `round of ${ROUND} batches` : GROUP > 1 ? 'ingestBatches()' : 'ingest()'} call: median ${q(0.5).toFixed(1)} ms, p99 ${q(0.99).toFixed(1)} ms, slowest ${callMs[callMs.length - 1].toFixed(0)} ms`,
   );
   console.log(
     `  mean entry JSON ${fmt(jsonBytes / sampled)} B; file ${(st.fileBytes / 1e6).toFixed(0)} MB (${fmt(st.fileBytes / st.entries)} B per entry)`,
   );
 
   if (process.env.QUERIES === '0') {
-    store.close();
+    await store.close();
     return;
   }
   const col = (p) => store.sqlTarget.column(p);
@@ -386,7 +407,7 @@ async function main() {
   }
   {
     // The store holds an hour ending at `last`: an age limit of 54 minutes deletes the oldest tenth.
-    store.close();
+    await store.close();
     const aged = Store.open({ path: STORE, maxAgeMs: 0.9 * 3_600_000 });
     const { ms, r } = time(() => aged.retention(last));
     console.log(

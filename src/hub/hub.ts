@@ -26,6 +26,10 @@ import { registerTlsParserRoutes } from './tlsparser/routes.js';
 import { certificates, clientHello } from './tlsparser/tls.js';
 
 const TLS_ONLY = parseQuery('tls');
+/** The embedded agent's batches the hub has asked the store to write and not yet heard back of. */
+const MAX_FLUSHES_IN_FLIGHT = 16;
+/** The embedded agent's records waiting for the store past which new ones are dropped (counted). */
+const MAX_PENDING_RECORDS = 200_000;
 
 export interface HubOptions {
   store: StoreOptions;
@@ -65,10 +69,19 @@ export interface IntakeStats {
   connections: number;
   batches: number;
   replays: number;
+  /**
+   * Records of the embedded agent not stored (logged): the store failed (the disk), or was so far
+   * behind that MAX_PENDING_RECORDS were waiting.
+   */
+  lost: number;
 }
 
 export class Hub {
-  readonly intake: IntakeStats = { entries: 0, connections: 0, batches: 0, replays: 0 };
+  readonly intake: IntakeStats = { entries: 0, connections: 0, batches: 0, replays: 0, lost: 0 };
+  /** The embedded agent's batches being stored, in order (flush()). */
+  private flushing: Promise<void> = Promise.resolve();
+  private flushesInFlight = 0;
+  private lostLoggedAt = 0;
   private pendingEntries: Entry[] = [];
   private pendingConnections: ConnectionRecord[] = [];
   private readonly timers: NodeJS.Timeout[] = [];
@@ -98,7 +111,12 @@ export class Hub {
   /** Opens the store and listens. Throws HubConfigError (bad exposure) or the store's open error. */
   static async start(options: HubOptions): Promise<Hub> {
     checkExposure(options.host, options.token);
-    const store = Store.open(options.store);
+    // A file store writes on its own thread: SQLite's half of each ingest runs beside the intake
+    // (decoding, redaction, naming, metrics) instead of in turn with it (docs/store.md, "Writer thread").
+    const store = Store.open({
+      ...options.store,
+      writer: options.store.writer ?? (options.store.path === ':memory:' ? 'inline' : 'thread'),
+    });
     registerSqlFunctions(store.db);
     const live = new LiveFeed();
     const metrics = new HubMetrics(options.metrics);
@@ -109,7 +127,7 @@ export class Hub {
       await app.listen({ host: options.host, port: options.port });
     } catch (err) {
       await app.close().catch(() => {});
-      store.close();
+      await store.close();
       throw err;
     }
     hub.every(options.batchMs ?? 200, () => hub.flush());
@@ -117,8 +135,8 @@ export class Hub {
       metrics.setActiveConnections(options.activeConnections?.() ?? metrics.openConnections);
       metrics.tick(Date.now());
     });
-    hub.every(options.retentionEveryMs ?? 60_000, () => {
-      const gone = store.retention();
+    hub.every(options.retentionEveryMs ?? 60_000, async () => {
+      const gone = await store.maintain();
       if (gone.entries || gone.connections)
         hub.log(`retention: removed ${gone.entries} entries and ${gone.connections} connections`);
     });
@@ -160,16 +178,16 @@ export class Hub {
       target: {
         // Redacted and named before the store sees them; streamed and counted only once stored
         // (a replay the store already has returns false and is not counted twice).
-        ingest: (src, rawEntries, rawConnections) => {
+        ingest: async (src, rawEntries, rawConnections) => {
           const entries = this.prepareEntries(rawEntries);
           const connections = this.prepareConnections(rawConnections);
           const ids: (string | null)[] = [];
-          const stored = store.ingest(src, entries, connections, ids);
+          const [stored] = await store.write([{ source: src, entries, connections, ids }]);
           if (stored) {
             this.intake.batches++;
             this.publish(entries, ids, connections);
           } else this.intake.replays++;
-          return stored;
+          return stored === true;
         },
         watermark: (agent) => store.watermark(agent),
       },
@@ -199,7 +217,7 @@ export class Hub {
    */
   entry(e: Entry): void {
     const [ready] = this.prepareEntries([e]);
-    if (!ready) return;
+    if (!ready || this.overflowing()) return;
     this.pendingEntries.push(ready);
     if (this.pendingEntries.length + this.pendingConnections.length >= (this.options.batchRecords ?? 1000))
       this.flush();
@@ -207,23 +225,60 @@ export class Hub {
 
   connection(c: ConnectionRecord): void {
     const [ready] = this.prepareConnections([c]);
-    if (!ready) return;
+    if (!ready || this.overflowing()) return;
     this.pendingConnections.push(ready);
     if (this.pendingEntries.length + this.pendingConnections.length >= (this.options.batchRecords ?? 1000))
       this.flush();
   }
 
-  /** Stores what the embedded agent handed over since the last batch. */
-  flush(): void {
-    if (!this.pendingEntries.length && !this.pendingConnections.length) return;
+  /**
+   * Stores what the embedded agent handed over since the last batch, then streams it; the promise
+   * says when it is stored. Batches are stored and streamed in the order they were flushed.
+   */
+  flush(): Promise<void> {
+    if (!this.pendingEntries.length && !this.pendingConnections.length) return this.flushing;
+    // The store is behind: the records wait here (up to MAX_PENDING_RECORDS) rather than as queued writes.
+    if (this.flushesInFlight >= MAX_FLUSHES_IN_FLIGHT && !this.closed) return this.flushing;
+    this.flushesInFlight++;
     const entries = this.pendingEntries;
     const connections = this.pendingConnections;
     this.pendingEntries = [];
     this.pendingConnections = [];
     const ids: (string | null)[] = [];
-    this.store.ingest(null, entries, connections, ids);
-    this.intake.batches++;
-    this.publish(entries, ids, connections);
+    const stored = this.store.write([{ source: null, entries, connections, ids }]);
+    this.flushing = this.flushing
+      .then(() => stored)
+      .then(
+        () => {
+          this.intake.batches++;
+          this.publish(entries, ids, connections);
+        },
+        (err: Error) => {
+          this.intake.lost += entries.length + connections.length;
+          this.log(
+            `store: ${entries.length} entries and ${connections.length} connections lost: ${err.message}`,
+          );
+        },
+      )
+      .finally(() => {
+        this.flushesInFlight--;
+      });
+    return this.flushing;
+  }
+
+  /**
+   * Whether the embedded agent's records are past what the hub holds for a store that is behind:
+   * the record is dropped and counted (`intake.lost`, logged once a minute at most).
+   */
+  private overflowing(): boolean {
+    if (this.pendingEntries.length + this.pendingConnections.length < MAX_PENDING_RECORDS) return false;
+    this.intake.lost++;
+    const now = Date.now();
+    if (now - this.lostLoggedAt >= 60_000) {
+      this.lostLoggedAt = now;
+      this.log(`store behind: ${this.intake.lost} records of the embedded agent dropped so far`);
+    }
+    return true;
   }
 
   // --- intake ------------------------------------------------------------------------------------
@@ -298,10 +353,10 @@ export class Hub {
 
   // --- lifecycle ---------------------------------------------------------------------------------
 
-  private every(ms: number, f: () => void): void {
+  private every(ms: number, f: () => void | Promise<void>): void {
     const t = setInterval(() => {
       try {
-        f();
+        f()?.catch((err: Error) => this.log(err.message));
       } catch (err) {
         this.log(`${(err as Error).message}`);
       }
@@ -320,8 +375,8 @@ export class Hub {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.dialer?.close();
-    this.flush();
+    await this.flush();
     await this.app.close();
-    this.store.close();
+    await this.store.close();
   }
 }

@@ -5,7 +5,6 @@
  * the query compiler uses (`SqlTarget.column`), so a filter on an indexed field reads the index,
  * and the SQL that rebuilds the whole entry's JSON for filters on any other path.
  */
-import type { Statement } from 'better-sqlite3';
 import type { Entry, EntryEndpoint } from '../dissect/entry.js';
 import { isErrorEntry } from './error-rules.js';
 
@@ -150,7 +149,7 @@ export const SUMMARY_COLUMNS = [
   'detail_whole',
 ] as const;
 
-type SqlValue = string | number | bigint | null;
+export type SqlValue = string | number | bigint | null;
 
 function str(v: unknown): string | null {
   return typeof v === 'string' ? v : null;
@@ -205,21 +204,15 @@ export function invalidEntry(e: Entry): string | null {
 }
 
 /**
- * Inserts the summary row of `e` with `insert` (an INSERT of SUMMARY_COLUMNS, in order). The values
- * go as arguments, not as an array: better-sqlite3 binds arguments faster than an array's elements
- * (0.6 µs of an entry's ingest), and no array is made.
+ * The summary row of `e`: its columns' values in SUMMARY_COLUMNS order, the id (first) left 0 for
+ * the writer to set. `whole` says the detail is the whole entry (the last column, detail_whole).
  */
-export function insertSummary(
-  insert: Statement,
-  id: number,
-  localId: string,
-  e: Entry,
-  whole: boolean,
-): void {
+export function summaryValues(e: Entry, whole: boolean): SqlValue[] {
   const s = e.src;
   const d = e.dst;
-  insert.run(
-    id,
+  const localId = typeof e.id === 'string' ? e.id : String(e.id ?? '');
+  return [
+    0,
     e.timestamp,
     e.protocol,
     e.method,
@@ -248,7 +241,7 @@ export function insertSummary(
     localId,
     isErrorEntry(e) ? 1 : 0,
     whole ? 1 : 0,
-  );
+  ];
 }
 
 /** A summary row as `SELECT e.*` returns it. */
@@ -400,7 +393,8 @@ const SUMMARY_KEYS = new Set([
  * fields are not repeated: about a third of an entry's JSON, as much less to serialise and to write
  * (docs/store.md, Performance). Null when a summary field is one the columns cannot give back
  * exactly (an endpoint with fields of its own or a null name, a null `node`, an id that is not
- * text): such an entry's detail is the whole entry (wholeDetail), as version 1 stored every entry.
+ * text): such an entry's detail is the whole entry, as version 1 stored every entry (the writer puts
+ * the hub's id in front: src/store/writer.ts).
  */
 export function slimDetail(e: Entry): Record<string, unknown> | null {
   const detail: Record<string, unknown> = { request: e.request, response: e.response };
@@ -413,13 +407,8 @@ export function slimDetail(e: Entry): Record<string, unknown> | null {
   return detail;
 }
 
-/** The whole entry as the store hands it out: the hub's id, the agent's as localId. */
-export function wholeDetail(id: number, e: Entry): Record<string, unknown> {
-  return { ...e, id: String(id), localId: e.id };
-}
-
 /**
- * The JSON of `detail` (slimDetail's or wholeDetail's for `e`). A string under request/response
+ * The JSON of `detail` (slimDetail's, or the whole entry, for `e`). A string under request/response
  * holding more than `bodyCap` bytes is cut to that (and `<key>Truncated: true` set beside it); a
  * string is its length in bytes, or 3/4 of it when its sibling `<key>Encoding` is `base64` (a body
  * the dissector kept as base64). The caller's objects are not changed.

@@ -13,6 +13,8 @@ export type StoreErrorCode =
   | 'cannot-open'
   /** A pagination cursor that this store did not hand out. */
   | 'bad-cursor'
+  /** The store's writer thread stopped (the message says why): nothing more can be stored. */
+  | 'writer-failed'
   /** An argument out of its range (a saved query's name or text, a batch's sequence number). */
   | 'bad-argument';
 

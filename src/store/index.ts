@@ -15,22 +15,24 @@ import type { ConnectionRecord } from '../flows/connection.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import {
   columnOf,
-  detailJson,
   ENTRY_JSON,
   entryOf,
-  insertSummary,
-  invalidEntry,
   type StoredEntry,
-  SUMMARY_COLUMNS,
   type SummaryRecord,
-  slimDetail,
   summaryOf,
-  wholeDetail,
 } from './entry-rows.js';
 import { StoreError } from './errors.js';
-import { Retention } from './retention.js';
+import { Retention, type RetentionResult } from './retention.js';
 import { openDatabase, openError } from './schema.js';
 import { buildServiceMap, SERVICE_MAP_COLUMNS, type ServiceMap, type ServiceMapRow } from './service-map.js';
+import {
+  type BatchResult,
+  type BatchSource,
+  BatchWriter,
+  type PreparedBatch,
+  prepareBatch,
+  WriterThread,
+} from './writer.js';
 
 export type { StoredEntry } from './entry-rows.js';
 export { isErrorEntry } from './error-rules.js';
@@ -49,13 +51,15 @@ export interface StoreOptions {
    * marked `<key>Truncated`. Default 64 KiB, what the dissectors keep: lower it to save space.
    */
   bodyCap?: number;
+  /**
+   * Where writes run: `inline` (default), in the caller's thread, when ingest() returns; `thread`,
+   * on a writer thread with its own connection (a file store only), while the caller's thread goes
+   * on: use write() and maintain(), which answer with promises (docs/store.md, "Writer thread").
+   */
+  writer?: 'inline' | 'thread';
 }
 
-/** Which agent sent a batch, and the batch's sequence number in that agent's stream (from 1). */
-export interface BatchSource {
-  agent: string;
-  seq: number;
-}
+export type { BatchSource } from './writer.js';
 
 /** One agent batch for ingestBatches(): ingest()'s arguments. */
 export interface IngestBatch {
@@ -132,10 +136,10 @@ export class Store {
   private readonly maxBytes: number | undefined;
   private readonly retentionRunner: Retention;
   private readonly statements = new Map<string, Database.Statement>();
-  private readonly ingestTx: Database.Transaction<(batches: readonly IngestBatch[]) => boolean[]>;
   private readonly s: ReturnType<typeof prepareStatements>;
-  /** The last entry id handed out: ids are never reused, even after retention empties the table. */
-  private lastId: number;
+  /** Writes in this thread (writer: 'inline'), or null when a writer thread has them. */
+  private readonly inline: BatchWriter | null;
+  private readonly thread: WriterThread | null;
   private entryCount: number;
   private connectionCount: number;
   private closed = false;
@@ -147,22 +151,26 @@ export class Store {
   private constructor(
     /** The SQLite connection, for what the store does not wrap (registering SQL functions: regexp). */
     readonly db: Database.Database,
+    private readonly lock: Database.Database | null,
     readonly path: string,
     opts: StoreOptions,
   ) {
     this.bodyCap = Math.floor(positive('bodyCap', opts.bodyCap) ?? DEFAULT_BODY_CAP);
     this.maxAgeMs = positive('maxAgeMs', opts.maxAgeMs);
     this.maxBytes = positive('maxBytes', opts.maxBytes);
+    if (opts.writer !== undefined && opts.writer !== 'inline' && opts.writer !== 'thread')
+      throw new StoreError('bad-argument', `writer must be 'inline' or 'thread', got ${String(opts.writer)}`);
+    if (opts.writer === 'thread' && path === ':memory:')
+      throw new StoreError(
+        'bad-argument',
+        'an in-memory store cannot have a writer thread (it has no file to share)',
+      );
     this.s = prepareStatements(db);
     this.retentionRunner = new Retention(db);
-    const meta = this.s.getMeta.get('last_entry_id') as { value: number } | undefined;
-    const max = (db.prepare('SELECT max(id) AS id FROM entries').get() as { id: number | null }).id ?? 0;
-    this.lastId = Math.max(meta?.value ?? 0, max);
     this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
-    this.ingestTx = db.transaction((batches: readonly IngestBatch[]) =>
-      batches.map((b) => this.write(b.source, b.entries, b.connections, b.ids)),
-    );
+    this.inline = opts.writer === 'thread' ? null : new BatchWriter(db);
+    this.thread = opts.writer === 'thread' ? new WriterThread(path) : null;
   }
 
   /**
@@ -173,14 +181,20 @@ export class Store {
   static open(opts: StoreOptions): Store {
     if (typeof opts?.path !== 'string' || opts.path === '')
       throw new StoreError('bad-argument', 'the store needs a path (a file, or ":memory:")');
-    const db = openDatabase(opts.path);
+    const { db, lock } = openDatabase(opts.path);
     try {
-      return new Store(db, opts.path, opts);
+      return new Store(db, lock, opts.path, opts);
     } catch (err) {
       db.close();
+      lock?.close();
       // Counting the rows reads the whole of an index: a corrupt store fails here.
       throw openError(opts.path, err);
     }
+  }
+
+  /** Whether writes run on a writer thread (write() and maintain() then; ingest() and retention() refuse). */
+  get threaded(): boolean {
+    return this.thread !== null;
   }
 
   /**
@@ -207,10 +221,47 @@ export class Store {
    * cheaper stored together: ten batches of 500 entries in one call cost 8% (a million entries
    * stored) to 19% (300,000) less CPU per entry than ten calls (docs/store.md, Performance).
    * Durable when it returns; when the transaction fails, nothing of any batch is stored, every
-   * `ids` is emptied, and it throws.
+   * `ids` is emptied, and it throws. Only for a store that writes inline (write() otherwise).
    */
   ingestBatches(batches: readonly IngestBatch[]): boolean[] {
     this.assertOpen();
+    if (this.inline === null)
+      throw new StoreError('bad-argument', 'this store writes on its writer thread: use write()');
+    const prepared = this.prepare(batches);
+    let results: BatchResult[];
+    try {
+      results = this.inline.write(prepared.map((p) => p.batch));
+    } catch (err) {
+      for (const b of batches) if (b.ids) b.ids.length = 0;
+      throw err;
+    }
+    return this.stored(batches, prepared, results);
+  }
+
+  /**
+   * ingestBatches() for either kind of store: on a writer thread, the batches join the writes queued
+   * there (one transaction for all that are waiting when the thread gets to them) and the answer
+   * comes when they are durable; this thread goes on meanwhile. A rejected promise means nothing of
+   * the batches was stored (their `ids` are emptied).
+   */
+  async write(batches: readonly IngestBatch[]): Promise<boolean[]> {
+    this.assertOpen();
+    if (this.thread === null) return this.ingestBatches(batches);
+    const prepared = this.prepare(batches);
+    let results: BatchResult[];
+    try {
+      results = await this.thread.write(prepared.map((p) => p.batch));
+    } catch (err) {
+      for (const b of batches) if (b.ids) b.ids.length = 0;
+      throw err;
+    }
+    return this.stored(batches, prepared, results);
+  }
+
+  /** Checks the batches' sources and turns them into rows (src/store/writer.ts). */
+  private prepare(
+    batches: readonly IngestBatch[],
+  ): { batch: PreparedBatch; valid: boolean[]; rejected: number }[] {
     for (const { source } of batches) {
       if (source === null) continue;
       if (typeof source.agent !== 'string' || source.agent === '' || source.agent.length > AGENT_NAME_MAX)
@@ -218,71 +269,31 @@ export class Store {
       if (!Number.isSafeInteger(source.seq) || source.seq < 1)
         throw new StoreError('bad-argument', `batch seq must be an integer >= 1, got ${String(source.seq)}`);
     }
-    const before = { lastId: this.lastId, entries: this.entryCount, connections: this.connectionCount };
-    const rejected = this.rejected;
-    try {
-      return this.ingestTx.immediate(batches);
-    } catch (err) {
-      // Rolled back: forget the ids and counts the transaction took.
-      this.lastId = before.lastId;
-      this.entryCount = before.entries;
-      this.connectionCount = before.connections;
-      this.rejected = rejected;
-      for (const b of batches) if (b.ids) b.ids.length = 0;
-      throw err;
-    }
+    return batches.map((b) => prepareBatch(b.source, b.entries, b.connections, this.bodyCap));
   }
 
-  private write(
-    source: BatchSource | null,
-    entries: readonly Entry[],
-    connections: readonly ConnectionRecord[],
-    ids: (string | null)[] | undefined,
-  ): boolean {
-    const s = this.s;
-    if (ids) ids.length = 0;
-    if (source !== null) {
-      const wm = s.getWatermark.get(source.agent) as { seq: number } | undefined;
-      if (wm !== undefined && source.seq <= wm.seq) return false;
-    }
-    let id = this.lastId;
-    for (const e of entries) {
-      if (invalidEntry(e) !== null) {
-        this.rejected++;
-        ids?.push(null);
-        continue;
+  /** Counts what the writer stored, fills in the ids; the answers of ingestBatches(). */
+  private stored(
+    batches: readonly IngestBatch[],
+    prepared: readonly { valid: boolean[]; rejected: number }[],
+    results: readonly BatchResult[],
+  ): boolean[] {
+    return results.map((r, i) => {
+      const { valid, rejected } = prepared[i] as { valid: boolean[]; rejected: number };
+      const ids = (batches[i] as IngestBatch).ids;
+      if (ids) ids.length = 0;
+      if (!r.stored) return false;
+      this.rejected += rejected;
+      // The batch's stored entries have consecutive ids from firstId, in order.
+      let id = r.firstId;
+      for (const ok of valid) {
+        const own = ok ? String(id++) : null;
+        if (ids) ids.push(own);
       }
-      id++;
-      ids?.push(String(id));
-      const localId = typeof e.id === 'string' ? e.id : String(e.id ?? '');
-      const slim = slimDetail(e);
-      insertSummary(s.insertSummary, id, localId, e, slim === null);
-      s.insertDetail.run(id, detailJson(slim ?? wholeDetail(id, e), e, this.bodyCap));
-    }
-    if (id !== this.lastId) {
-      s.setMeta.run('last_entry_id', id);
-      this.entryCount += id - this.lastId;
-      this.lastId = id;
-    }
-    for (const c of connections) {
-      if (
-        c === null ||
-        typeof c !== 'object' ||
-        !Number.isSafeInteger(c.id) ||
-        !Number.isSafeInteger(c.start) ||
-        !Number.isSafeInteger(c.end)
-      ) {
-        this.rejected++;
-        continue;
-      }
-      const node = typeof c.node === 'string' ? c.node : '';
-      const json = JSON.stringify(c);
-      if (s.insertConnection.run(node, c.id, c.start, c.end, json).changes > 0) this.connectionCount++;
-      // A snapshot older than what is stored (by last-seen time) does not replace it.
-      else s.updateConnection.run(c.end, json, node, c.id, c.start, c.end);
-    }
-    if (source !== null) s.setWatermark.run(source.agent, source.seq, Date.now());
-    return true;
+      this.entryCount += id - r.firstId;
+      this.connectionCount += r.newConnections;
+      return true;
+    });
   }
 
   /** The last batch seq stored for `agent`; 0 when it never sent one. */
@@ -442,16 +453,32 @@ export class Store {
    * by last-seen time, against `nowUs`), then by size. Returns how many of each went. Call it
    * periodically (every minute or so): each call is bounded by what is over the limits.
    */
-  retention(nowUs: number = Date.now() * 1000): { entries: number; connections: number } {
+  retention(nowUs: number = Date.now() * 1000): RetentionResult {
     this.assertOpen();
-    if (!Number.isFinite(nowUs))
-      throw new StoreError('bad-argument', `now must be a time in µs, got ${nowUs}`);
-    const r = this.retentionRunner.run({ maxAgeMs: this.maxAgeMs, maxBytes: this.maxBytes }, nowUs);
+    if (this.thread !== null)
+      throw new StoreError('bad-argument', 'this store writes on its writer thread: use maintain()');
+    const r = this.retentionRunner.run(this.limits(nowUs), nowUs);
     this.entryCount -= r.entries;
     this.connectionCount -= r.connections;
     // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
     this.db.pragma('optimize');
     return r;
+  }
+
+  /** retention() for either kind of store: on a writer thread, after the writes queued before it. */
+  async maintain(nowUs: number = Date.now() * 1000): Promise<RetentionResult> {
+    this.assertOpen();
+    if (this.thread === null) return this.retention(nowUs);
+    const r = await this.thread.retention(this.limits(nowUs), nowUs);
+    this.entryCount -= r.entries;
+    this.connectionCount -= r.connections;
+    return r;
+  }
+
+  private limits(nowUs: number): { maxAgeMs: number | undefined; maxBytes: number | undefined } {
+    if (!Number.isFinite(nowUs))
+      throw new StoreError('bad-argument', `now must be a time in µs, got ${nowUs}`);
+    return { maxAgeMs: this.maxAgeMs, maxBytes: this.maxBytes };
   }
 
   /**
@@ -478,12 +505,24 @@ export class Store {
     };
   }
 
-  /** Closes the file (checkpointing the WAL into it). Further calls throw; closing twice is fine. */
-  close(): void {
-    if (this.closed) return;
+  /**
+   * Closes the file (checkpointing the WAL into it) and lets go of its lock. Further calls throw;
+   * closing twice is fine. An inline store is closed when this returns; with a writer thread, the
+   * writes already asked for are stored first, and the promise says when all is closed.
+   */
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.closed = true;
     this.statements.clear();
-    this.db.close();
+    const end = () => {
+      this.db.close();
+      this.lock?.close();
+    };
+    if (this.thread === null) {
+      end();
+      return Promise.resolve();
+    }
+    return this.thread.close().finally(end);
   }
 
   private assertOpen(): void {
@@ -548,30 +587,11 @@ function whereClause(conds: string[]): string {
 
 function prepareStatements(db: Database.Database) {
   return {
-    insertSummary: db.prepare(
-      `INSERT INTO entries (${SUMMARY_COLUMNS.join(', ')}) VALUES (${SUMMARY_COLUMNS.map(() => '?').join(', ')})`,
-    ),
-    insertDetail: db.prepare('INSERT INTO entry_details (id, json) VALUES (?, ?)'),
     getEntry: db.prepare(
       'SELECT e.*, d.json AS detail FROM entries e JOIN entry_details d ON d.id = e.id WHERE e.id = ?',
     ),
-    getMeta: db.prepare('SELECT value FROM meta WHERE key = ?'),
-    setMeta: db.prepare(
-      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-    ),
     getWatermark: db.prepare('SELECT seq FROM agents WHERE name = ?'),
-    setWatermark: db.prepare(
-      'INSERT INTO agents (name, seq, updated_at) VALUES (?, ?, ?) ' +
-        'ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at',
-    ),
     countAgents: db.prepare('SELECT count(*) AS n FROM agents'),
-    insertConnection: db.prepare(
-      'INSERT INTO connections (node, conn_id, start, end, json) VALUES (?, ?, ?, ?, ?) ' +
-        'ON CONFLICT (node, conn_id, start) DO NOTHING',
-    ),
-    updateConnection: db.prepare(
-      'UPDATE connections SET end = ?, json = ? WHERE node = ? AND conn_id = ? AND start = ? AND end <= ?',
-    ),
     seen: db.prepare(
       'SELECT json FROM connections WHERE end >= ? AND end <= ? ORDER BY end DESC, id DESC LIMIT ?',
     ),

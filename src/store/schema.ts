@@ -121,20 +121,43 @@ export function openError(path: string, err: unknown): StoreError {
 }
 
 /**
- * Opens (creating when new) and checks a store. The connection holds the file exclusively
- * (`locking_mode=EXCLUSIVE`) for as long as it is open: one hub per store, and a second one gets a
- * clear `locked` error instead of two writers numbering entries over each other.
+ * Opens (creating when new) and checks a store, and takes its lock (`<path>-lock`, held while the
+ * returned `lock` is open): one hub per store, and a second one gets a clear `locked` error
+ * instead of two hubs storing into one file. The store's own connections do not lock it
+ * exclusively, so that a writer thread (writer-thread.ts) writes through its own connection while
+ * this one reads.
  */
-export function openDatabase(path: string, tuning: Tuning = DEFAULT_TUNING): Database.Database {
+export function openDatabase(
+  path: string,
+  tuning: Tuning = DEFAULT_TUNING,
+): { db: Database.Database; lock: Database.Database | null } {
+  const lock = path === ':memory:' ? null : takeLock(path);
   let db: Database.Database;
   try {
-    db = new Database(path, { timeout: 0 });
+    db = new Database(path, { timeout: BUSY_MS });
   } catch (err) {
+    lock?.close();
     throw openError(path, err);
   }
   try {
     configure(db, path, tuning);
     checkAndMigrate(db, path);
+    return { db, lock };
+  } catch (err) {
+    db.close();
+    lock?.close();
+    throw openError(path, err);
+  }
+}
+
+/**
+ * The writer thread's connection to a store that openDatabase() has opened (and so checked and
+ * migrated) in this process.
+ */
+export function openWriterConnection(path: string, tuning: Tuning = DEFAULT_TUNING): Database.Database {
+  const db = new Database(path, { timeout: BUSY_MS, fileMustExist: true });
+  try {
+    configure(db, path, tuning);
     return db;
   } catch (err) {
     db.close();
@@ -142,16 +165,45 @@ export function openDatabase(path: string, tuning: Tuning = DEFAULT_TUNING): Dat
   }
 }
 
+/**
+ * How long a connection waits for another of the same store (the writer thread's transaction) before
+ * SQLITE_BUSY: a write on the main thread (a saved query) waits for the commit in progress.
+ */
+const BUSY_MS = 5_000;
+
+/**
+ * The store's lock: an SQLite file beside it whose exclusive lock one connection holds for as long
+ * as the store is open. SQLite's locks are the operating system's (fcntl), released when the process
+ * ends however it ends, so a killed hub leaves no stale lock; a second connection, in this process or
+ * another, fails at once with SQLITE_BUSY (`locked`).
+ */
+function takeLock(path: string): Database.Database {
+  let lock: Database.Database;
+  try {
+    lock = new Database(`${path}-lock`, { timeout: 0 });
+  } catch (err) {
+    throw openError(path, err);
+  }
+  try {
+    lock.pragma('journal_mode = MEMORY');
+    lock.exec('BEGIN EXCLUSIVE');
+    return lock;
+  } catch (err) {
+    lock.close();
+    throw openError(path, err);
+  }
+}
+
 function configure(db: Database.Database, path: string, tuning: Tuning): void {
   if (path !== ':memory:') {
-    db.pragma('locking_mode = EXCLUSIVE');
-    // Reading the header takes the lock: another hub's store fails here with SQLITE_BUSY, a file that
-    // is not SQLite with SQLITE_NOTADB, before anything is written.
+    // Reading the header: a file that is not SQLite fails here with SQLITE_NOTADB, before anything
+    // is written.
     db.pragma('schema_version');
     // WAL: a commit appends to the log, and a process killed at any point leaves the log's committed
-    // transactions to be replayed at the next open. synchronous=NORMAL syncs at checkpoints, not at
-    // each commit: a commit survives the process being killed (it is in the OS's page cache), not a
-    // power cut of the machine (docs/store.md, "Durability").
+    // transactions to be replayed at the next open; readers read while the writer writes.
+    // synchronous=NORMAL syncs at checkpoints, not at each commit: a commit survives the process
+    // being killed (it is in the OS's page cache), not a power cut of the machine (docs/store.md,
+    // "Durability").
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     if (mode !== 'wal')
       throw new StoreError('cannot-open', `${describe(path)}: cannot use WAL mode (got ${mode})`);

@@ -3,8 +3,9 @@
  * numbered batches and prints `ack <seq>` after each ingest() returns; it is SIGKILLed mid-stream
  * (most kills land inside a transaction), the store is reopened, and every acknowledged batch must
  * be there whole, with the agent's watermark at the last committed batch and no part of any batch
- * after it. Four rounds, the child resuming after the watermark each time, as an agent replays; in
- * one of them it stores three batches per transaction (ingestBatches).
+ * after it. Five rounds, the child resuming after the watermark each time, as an agent replays; in
+ * one of them it stores three batches per transaction (ingestBatches), in another it writes on the
+ * store's writer thread with four batches waiting at a time (write()).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -23,8 +24,9 @@ async function runAndKill(
   path: string,
   acks: number,
   group: number,
+  mode: 'inline' | 'thread',
 ): Promise<{ first: number; lastAck: number }> {
-  const child = spawn(process.execPath, [CHILD, path, AGENT, String(PER_BATCH), String(group)], {
+  const child = spawn(process.execPath, [CHILD, path, AGENT, String(PER_BATCH), String(group), mode], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -62,13 +64,14 @@ async function runAndKill(
 test('batches acknowledged before a SIGKILL are all there, whole; nothing after the watermark', async () => {
   const path = join(tempDir(), 'killed.db');
   let expectedFirst = 1;
-  for (const [acks, group] of [
-    [7, 1],
-    [19, 1],
-    [14, 3],
-    [3, 1],
+  for (const [acks, group, mode] of [
+    [7, 1, 'inline'],
+    [19, 1, 'inline'],
+    [14, 3, 'inline'],
+    [23, 4, 'thread'],
+    [3, 1, 'inline'],
   ] as const) {
-    const { first, lastAck } = await runAndKill(path, acks, group);
+    const { first, lastAck } = await runAndKill(path, acks, group, mode);
     // The child resumed right after what the store had (the agent's replay point).
     assert.equal(first, expectedFirst);
 

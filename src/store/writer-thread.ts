@@ -1,0 +1,90 @@
+/**
+ * The store's writer thread (started by WriterThread, src/store/writer.ts): its own connection to
+ * the store, through which it stores prepared batches and runs retention, in the order asked. Writes
+ * queued when it gets to them go in one transaction: under load, batches of several agents share a
+ * commit, and each index page they touch is written once for all of them.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { StoreError } from './errors.js';
+import { Retention } from './retention.js';
+import { openWriterConnection } from './schema.js';
+import {
+  type BatchResult,
+  BatchWriter,
+  type WriterReply,
+  type WriterRequest,
+  type WriterThreadData,
+} from './writer.js';
+
+const port = parentPort;
+if (!port) throw new Error('writer-thread.js runs as a worker thread (src/store/writer.ts)');
+const { path } = workerData as WriterThreadData;
+const db = openWriterConnection(path);
+const writer = new BatchWriter(db);
+const retention = new Retention(db);
+const queue: WriterRequest[] = [];
+let scheduled = false;
+
+function reply(r: WriterReply): void {
+  port!.postMessage(r);
+}
+
+function failure(n: number, err: unknown): WriterReply {
+  return {
+    n,
+    ok: false,
+    message: (err as Error)?.message ?? String(err),
+    code: err instanceof StoreError ? err.code : null,
+  };
+}
+
+/** The writes at the head of the queue, in one transaction; then the next request, and so on. */
+function drain(): void {
+  scheduled = false;
+  while (queue.length > 0) {
+    const head = queue[0] as WriterRequest;
+    if (head.kind === 'write') {
+      let k = 0;
+      while (k < queue.length && (queue[k] as WriterRequest).kind === 'write') k++;
+      const writes = queue.splice(0, k) as Extract<WriterRequest, { kind: 'write' }>[];
+      let results: BatchResult[];
+      try {
+        results = writer.write(writes.flatMap((w) => w.batches));
+      } catch (err) {
+        for (const w of writes) reply(failure(w.n, err));
+        continue;
+      }
+      let at = 0;
+      for (const w of writes) {
+        reply({ n: w.n, ok: true, value: results.slice(at, at + w.batches.length) });
+        at += w.batches.length;
+      }
+      continue;
+    }
+    queue.shift();
+    if (head.kind === 'retention') {
+      try {
+        const r = retention.run(head.limits, head.nowUs);
+        // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
+        db.pragma('optimize');
+        reply({ n: head.n, ok: true, value: r });
+      } catch (err) {
+        reply(failure(head.n, err));
+      }
+      continue;
+    }
+    // close: checkpoints the WAL into the file.
+    db.close();
+    reply({ n: head.n, ok: true, value: null });
+    return;
+  }
+}
+
+port.on('message', (r: WriterRequest) => {
+  queue.push(r);
+  // Every message already delivered joins the queue before the drain: they share a transaction.
+  if (!scheduled) {
+    scheduled = true;
+    setImmediate(drain);
+  }
+});

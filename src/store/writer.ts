@@ -1,0 +1,255 @@
+/**
+ * The store's write side, in two halves that can run on two threads. `prepareBatch` (the caller's
+ * thread) turns an agent batch into plain rows: validation, the summary column values, the detail
+ * JSON, the connection records' JSON. `BatchWriter` (the thread that owns the write connection)
+ * stores prepared batches in one transaction: ids, the summary and detail rows, the connection
+ * upserts, the agents' watermarks. Prepared batches are plain data, so they cross to a worker
+ * thread (writer-thread.ts) as they are; the JavaScript half of an ingest then runs beside
+ * SQLite's half instead of before it (docs/store.md, "Writer thread").
+ */
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import type { Entry } from '../dissect/entry.js';
+import type { ConnectionRecord } from '../flows/connection.js';
+import {
+  detailJson,
+  invalidEntry,
+  type SqlValue,
+  SUMMARY_COLUMNS,
+  slimDetail,
+  summaryValues,
+} from './entry-rows.js';
+import { StoreError, type StoreErrorCode } from './errors.js';
+import type { RetentionLimits, RetentionResult } from './retention.js';
+
+/** Which agent sent a batch, and the batch's sequence number in that agent's stream (from 1). */
+export interface BatchSource {
+  agent: string;
+  seq: number;
+}
+
+/** A batch as BatchWriter stores it: plain data (structured-cloneable). */
+export interface PreparedBatch {
+  source: BatchSource | null;
+  /** Per stored entry, the summary columns in SUMMARY_COLUMNS order; [0] (the id) is set by the writer. */
+  rows: SqlValue[][];
+  /**
+   * Per stored entry, its detail JSON. A whole detail (the row's detail_whole = 1) is written
+   * without its `id` member, which the writer puts in front once the id is known.
+   */
+  details: string[];
+  /** Per connection record: node, conn_id, start, end, json. */
+  connections: [string, number, number, number, string][];
+}
+
+/** What storing one prepared batch did. */
+export interface BatchResult {
+  /** False for a replay (seq not above the agent's watermark): nothing was written. */
+  stored: boolean;
+  /** The id of the batch's first entry; the others follow one by one (0 when none was stored). */
+  firstId: number;
+  /** Connection records inserted (not updates of one already stored). */
+  newConnections: number;
+}
+
+/**
+ * `entries` and `connections` as rows, and the records refused as malformed (each a null in
+ * `valid`'s place: `valid[i]` says whether entries[i] got a row, so the caller can hand out ids).
+ */
+export function prepareBatch(
+  source: BatchSource | null,
+  entries: readonly Entry[],
+  connections: readonly ConnectionRecord[],
+  bodyCap: number,
+): { batch: PreparedBatch; valid: boolean[]; rejected: number } {
+  const rows: SqlValue[][] = [];
+  const details: string[] = [];
+  const valid: boolean[] = [];
+  let rejected = 0;
+  for (const e of entries) {
+    if (invalidEntry(e) !== null) {
+      rejected++;
+      valid.push(false);
+      continue;
+    }
+    valid.push(true);
+    const slim = slimDetail(e);
+    rows.push(summaryValues(e, slim === null));
+    // A whole detail is the entry as handed out: the agent's id as localId, the hub's id in front.
+    details.push(detailJson(slim ?? { ...e, id: undefined, localId: e.id }, e, bodyCap));
+  }
+  const conns: PreparedBatch['connections'] = [];
+  for (const c of connections) {
+    if (
+      c === null ||
+      typeof c !== 'object' ||
+      !Number.isSafeInteger(c.id) ||
+      !Number.isSafeInteger(c.start) ||
+      !Number.isSafeInteger(c.end)
+    ) {
+      rejected++;
+      continue;
+    }
+    conns.push([typeof c.node === 'string' ? c.node : '', c.id, c.start, c.end, JSON.stringify(c)]);
+  }
+  return { batch: { source, rows, details, connections: conns }, valid, rejected };
+}
+
+/**
+ * Stores prepared batches through one connection. The last id handed out is read from `meta` in
+ * each transaction, so ids stay unique whichever connection wrote last.
+ */
+export class BatchWriter {
+  private readonly s: ReturnType<typeof prepareWrites>;
+  private readonly tx: Database.Transaction<(batches: readonly PreparedBatch[]) => BatchResult[]>;
+
+  constructor(readonly db: Database.Database) {
+    this.s = prepareWrites(db);
+    this.tx = db.transaction((batches: readonly PreparedBatch[]) => {
+      const meta = this.s.getLastId.get() as { value: number } | undefined;
+      const max = (this.s.maxId.get() as { id: number | null }).id ?? 0;
+      const last = { id: Math.max(meta?.value ?? 0, max) };
+      const results = batches.map((b) => this.writeOne(b, last));
+      this.s.setLastId.run(last.id);
+      return results;
+    });
+  }
+
+  /** One transaction for all of `batches`; durable when it returns; on a throw nothing was stored. */
+  write(batches: readonly PreparedBatch[]): BatchResult[] {
+    return this.tx.immediate(batches);
+  }
+
+  private writeOne(b: PreparedBatch, last: { id: number }): BatchResult {
+    const s = this.s;
+    if (b.source !== null) {
+      const wm = s.getWatermark.get(b.source.agent) as { seq: number } | undefined;
+      if (wm !== undefined && b.source.seq <= wm.seq) return { stored: false, firstId: 0, newConnections: 0 };
+    }
+    const firstId = b.rows.length > 0 ? last.id + 1 : 0;
+    for (let i = 0; i < b.rows.length; i++) {
+      const row = b.rows[i] as SqlValue[];
+      const id = ++last.id;
+      row[0] = id;
+      s.insertSummary.run(...row);
+      const detail = b.details[i] as string;
+      // detail_whole is the last column: a whole detail gets its id written in front.
+      s.insertDetail.run(id, row[row.length - 1] ? `{"id":"${id}",${detail.slice(1)}` : detail);
+    }
+    let newConnections = 0;
+    for (const [node, connId, start, end, json] of b.connections) {
+      if (s.insertConnection.run(node, connId, start, end, json).changes > 0) newConnections++;
+      // A snapshot older than what is stored (by last-seen time) does not replace it.
+      else s.updateConnection.run(end, json, node, connId, start, end);
+    }
+    if (b.source !== null) s.setWatermark.run(b.source.agent, b.source.seq, Date.now());
+    return { stored: true, firstId, newConnections };
+  }
+}
+
+function prepareWrites(db: Database.Database) {
+  return {
+    insertSummary: db.prepare(
+      `INSERT INTO entries (${SUMMARY_COLUMNS.join(', ')}) VALUES (${SUMMARY_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    insertDetail: db.prepare('INSERT INTO entry_details (id, json) VALUES (?, ?)'),
+    getLastId: db.prepare("SELECT value FROM meta WHERE key = 'last_entry_id'"),
+    maxId: db.prepare('SELECT max(id) AS id FROM entries'),
+    setLastId: db.prepare(
+      "INSERT INTO meta (key, value) VALUES ('last_entry_id', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+    getWatermark: db.prepare('SELECT seq FROM agents WHERE name = ?'),
+    setWatermark: db.prepare(
+      'INSERT INTO agents (name, seq, updated_at) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (name) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at',
+    ),
+    insertConnection: db.prepare(
+      'INSERT INTO connections (node, conn_id, start, end, json) VALUES (?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (node, conn_id, start) DO NOTHING',
+    ),
+    updateConnection: db.prepare(
+      'UPDATE connections SET end = ?, json = ? WHERE node = ? AND conn_id = ? AND start = ? AND end <= ?',
+    ),
+  };
+}
+
+/** What the main thread asks of the writer thread (writer-thread.ts). */
+export type WriterRequest =
+  | { n: number; kind: 'write'; batches: PreparedBatch[] }
+  | { n: number; kind: 'retention'; limits: RetentionLimits; nowUs: number }
+  | { n: number; kind: 'close' };
+
+/** The writer thread's answer to request `n`. */
+export type WriterReply =
+  | { n: number; ok: true; value: unknown }
+  | { n: number; ok: false; message: string; code: StoreErrorCode | null };
+
+/** The options the writer thread opens its connection with (its workerData). */
+export interface WriterThreadData {
+  path: string;
+}
+
+/**
+ * The main thread's handle on a writer thread: requests go in order, answers come back as promises.
+ * The thread stores whatever writes are queued when it gets to them in one transaction (group
+ * commit), so batches that arrive while one is being stored cost one commit together.
+ */
+export class WriterThread {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  private next = 1;
+  private failure: Error | null = null;
+
+  constructor(path: string) {
+    const data: WriterThreadData = { path };
+    this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
+    // The store's owner decides when the process ends (close() ends the thread).
+    this.worker.unref();
+    this.worker.on('message', (m: WriterReply) => {
+      const p = this.pending.get(m.n);
+      if (!p) return;
+      this.pending.delete(m.n);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(m.code ? new StoreError(m.code, m.message) : new Error(m.message));
+    });
+    this.worker.on('error', (err) => this.fail(err));
+    this.worker.on('exit', (code) => this.fail(new Error(`the store's writer thread exited (code ${code})`)));
+  }
+
+  /** Requests not answered yet. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  write(batches: PreparedBatch[]): Promise<BatchResult[]> {
+    return this.request({ n: 0, kind: 'write', batches }) as Promise<BatchResult[]>;
+  }
+
+  retention(limits: RetentionLimits, nowUs: number): Promise<RetentionResult> {
+    return this.request({ n: 0, kind: 'retention', limits, nowUs }) as Promise<RetentionResult>;
+  }
+
+  /** Answers what was asked before, closes the thread's connection and ends the thread. */
+  async close(): Promise<void> {
+    if (this.failure) return;
+    await this.request({ n: 0, kind: 'close' });
+    await this.worker.terminate();
+  }
+
+  private request(r: WriterRequest): Promise<unknown> {
+    if (this.failure) return Promise.reject(this.failure);
+    r.n = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(r.n, { resolve, reject });
+      this.worker.postMessage(r);
+    });
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= new StoreError('writer-failed', `the store's writer thread failed: ${err.message}`, {
+      cause: err,
+    });
+    for (const p of this.pending.values()) p.reject(this.failure);
+    this.pending.clear();
+  }
+}
