@@ -27,6 +27,7 @@ import {
   type HelloMessage,
   PROTOCOL_VERSION,
   parseAgentMessage,
+  utf8Text,
 } from './protocol.js';
 import { type CheckedRecords, checkRecords } from './records.js';
 import { Turns } from './turns.js';
@@ -254,7 +255,7 @@ class AgentSession {
 
   private handle(raw: Buffer): void | Promise<void> {
     // Our agents send ASCII (batch.ts), which decodes and parses fastest; any UTF-8 is read right.
-    const m = parseAgentMessage(raw.toString());
+    const m = parseAgentMessage(utf8Text(raw));
     if ('error' in m) {
       this.close(CLOSE.protocolError, m.error);
       return;

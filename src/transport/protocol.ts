@@ -14,6 +14,7 @@
  *
  * Parsing answers a message or an error string, never throws: these bytes come from the network.
  */
+import { isAscii } from 'node:buffer';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -189,8 +190,17 @@ export function asciiJson(text: string): string {
 
 /** A WebSocket message as text (ws hands a Buffer, fragments, or an ArrayBuffer), without copying a Buffer. */
 export function messageText(data: Buffer | ArrayBuffer | Buffer[]): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString();
-  return (Buffer.isBuffer(data) ? data : Buffer.from(data)).toString();
+  if (Array.isArray(data)) return utf8Text(Buffer.concat(data));
+  return utf8Text(Buffer.isBuffer(data) ? data : Buffer.from(data));
+}
+
+/**
+ * UTF-8 bytes as a string. ASCII (what our agents send, batch.ts) is checked for first and decoded
+ * as such: 2.5 MB in 0.46 ms against 7.2 ms through the UTF-8 decoder, which was a sixth of the hub's
+ * main thread under load (bench/hub-load.mjs). Anything else is decoded as UTF-8.
+ */
+export function utf8Text(buf: Buffer): string {
+  return isAscii(buf) ? buf.toString('ascii') : buf.toString('utf8');
 }
 
 /** A close reason fits in 123 bytes of UTF-8 (RFC 6455 §5.5: control frame payloads are ≤ 125). */

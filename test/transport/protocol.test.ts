@@ -19,6 +19,7 @@ import {
   HEAD_ROOM,
   parseAgentMessage,
   parseHubMessage,
+  utf8Text,
 } from '../../src/transport/protocol.js';
 import { checkRecords } from '../../src/transport/records.js';
 import { analyze } from '../support/analyze.js';
@@ -53,6 +54,25 @@ describe('messages', () => {
       entries: [entries[1]],
       connections: [],
     });
+  });
+
+  test('a message is read as UTF-8 whatever its bytes (ASCII on the fast path)', () => {
+    // Any bytes, valid UTF-8 or not: the same string Node's UTF-8 decoder gives.
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.uint8Array({ maxLength: 300 }), fc.uint8Array({ max: 0x7f, maxLength: 300 })),
+        (bytes) => {
+          const buf = Buffer.from(bytes);
+          assert.equal(utf8Text(buf), buf.toString('utf8'));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    for (const t of ['plain ascii {"a":1}', 'héllo', '日本語', '😀', '']) {
+      const buf = Buffer.from(t);
+      assert.equal(utf8Text(buf), t);
+      assert.equal(isAscii(buf), t === 'plain ascii {"a":1}' || t === '');
+    }
   });
 
   test('non-ASCII text goes as \\u escapes (RFC 8259 §7) and comes back the same', () => {
