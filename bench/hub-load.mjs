@@ -392,7 +392,18 @@ function peakRss(pid) {
 function startHub(store, port, quiet, kind) {
   const child = spawn(
     process.execPath,
-    [...profiling(), SELF, 'hub', '--kind', kind, '--store', store, '--port', String(port), ...(args.writer ? ['--writer', args.writer] : [])],
+    [
+      ...profiling(),
+      SELF,
+      'hub',
+      '--kind',
+      kind,
+      '--store',
+      store,
+      '--port',
+      String(port),
+      ...(args.writer ? ['--writer', args.writer] : []),
+    ],
     {
       stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'],
     },
