@@ -28,8 +28,14 @@
  *    minutes and of the whole hour, and retention by age of the oldest 10%. Each filter's query plan
  *    is shown (the index SQLite reads, or SCAN when none serves it).
  *
- * Environment: N, BATCH, GROUP, MIX (cluster|corpus), UNIFORM (0|1), QUERIES=0 (ingest only), STORE (the
- * file; default a fresh one under /tmp/podwire-store-bench, removed at the end unless KEEP=1).
+ *    WRITER=thread opens the store with its writer thread (as the hub does): batches are made ROUND
+ *    (40) at a time, not timed, then written through write() with INFLIGHT (default 4) waiting at a
+ *    time, as that many agents keep a hub busy; the time is from the first write to the last answer,
+ *    the CPU both threads'.
+ *
+ * Environment: N, BATCH, GROUP, WRITER (inline|thread), INFLIGHT, MIX (cluster|corpus), UNIFORM (0|1),
+ * QUERIES=0 (ingest only), STORE (the file; default a fresh one under /tmp/podwire-store-bench,
+ * removed at the end with its WAL, lock and detail log unless KEEP=1).
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -195,7 +201,8 @@ const fmt = (n) => Math.round(n).toLocaleString('en-US');
 
 async function main() {
   mkdirSync(DIR, { recursive: true });
-  for (const s of ['', '-wal', '-shm']) rmSync(STORE + s, { force: true });
+  for (const s of ['', '-wal', '-shm', '-lock', '-details'])
+    rmSync(STORE + s, { force: true, recursive: true });
   const all = await templates();
   const gen = generator(all);
   const store = Store.open({ path: STORE, writer: THREAD ? 'thread' : 'inline' });
@@ -435,5 +442,7 @@ try {
   await main();
 } finally {
   // Gigabytes: removed even when the run fails part-way.
-  if (process.env.KEEP !== '1') for (const s of ['', '-wal', '-shm']) rmSync(STORE + s, { force: true });
+  if (process.env.KEEP !== '1')
+    for (const s of ['', '-wal', '-shm', '-lock', '-details'])
+      rmSync(STORE + s, { force: true, recursive: true });
 }

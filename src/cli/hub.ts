@@ -26,7 +26,8 @@ options:
   --listen HOST:PORT            where to listen (default ${DEFAULT_HUB_LISTEN}, k8spacket's port)
   --token-file FILE             the bearer token clients and agents must send (or $PODWIRE_TOKEN);
                                 required when --listen is not a loopback address
-  --store FILE                  the SQLite store (default podwire.db, here; :memory: for none)
+  --store FILE                  the SQLite store (default podwire.db, here; :memory: for none); beside
+                                it FILE-wal, FILE-shm, FILE-lock and FILE-details/ (the entries' bodies)
   --retention-age DURATION      drop entries older than this (default 7d; e.g. 12h, 30m)
   --retention-size SIZE         keep the store under this size (default 1GiB; e.g. 500MiB)
   --redact-header NAME          also redact this HTTP header (repeatable)

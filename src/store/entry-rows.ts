@@ -6,6 +6,7 @@
  * and the SQL that rebuilds the whole entry's JSON for filters on any other path.
  */
 import type { Entry, EntryEndpoint } from '../dissect/entry.js';
+import { DETAIL_LOST, type DetailRef } from './detail-log.js';
 import { isErrorEntry } from './error-rules.js';
 
 /** An entry as the store hands it out: `id` is the hub's id, `localId` the agent's. */
@@ -72,6 +73,17 @@ function endpointJson(side: 'src' | 'dst'): string[] {
 }
 
 /**
+ * The SQL function that reads a detail from the detail log: `podwire_detail(segment, offset, length,
+ * whole, id)`, the text (a whole detail with `"id"` put in front), DETAIL_LOST when its bytes are
+ * gone, NULL for a row without a place in the log (version 2's, whose detail is in entry_details).
+ * Registered on the store's connection by the Store.
+ */
+export const DETAIL_FUNCTION = 'podwire_detail';
+
+/** An entry's detail JSON in SQL: from the log, else entry_details, else DETAIL_LOST; never NULL. */
+const DETAIL_TEXT = `coalesce(${DETAIL_FUNCTION}(e.detail_seg, e.detail_off, e.detail_len, e.detail_whole, e.id), d.json, '${DETAIL_LOST}')`;
+
+/**
  * The whole entry's JSON text in the store's queries (which read `entries e LEFT JOIN
  * entry_details d`), for the query compiler's json_extract on paths no column holds. A whole detail
  * (`detail_whole`: version 1's rows, and entries the columns cannot give back exactly) is the JSON
@@ -80,9 +92,9 @@ function endpointJson(side: 'src' | 'dst'): string[] {
  * than built with json_insert(), which parses and re-serialises the detail: 9 µs a row against 6
  * (bench/store.mjs's JSON filters; reading the detail alone is 2). json_quote() writes each value as
  * JSON (a REAL with the digits that give it back exactly), and a slim detail never holds a key
- * written here, so no key is there twice. Without a detail row it is NULL (concat() would skip it).
+ * written here, so no key is there twice. A detail whose bytes are gone reads as DETAIL_LOST.
  */
-export const ENTRY_JSON = `CASE WHEN e.detail_whole OR d.json IS NULL THEN d.json ELSE concat(${[
+export const ENTRY_JSON = `CASE WHEN e.detail_whole THEN ${DETAIL_TEXT} ELSE concat(${[
   `'{"type":"entry","id":"'`,
   'e.id',
   `'","localId":'`,
@@ -113,7 +125,7 @@ export const ENTRY_JSON = `CASE WHEN e.detail_whole OR d.json IS NULL THEN d.jso
   `',"error":'`,
   'json_quote(e.error)',
   `','`,
-  'substr(d.json, 2)',
+  `substr(${DETAIL_TEXT}, 2)`,
 ].join(', ')}) END`;
 
 /** The summary columns in `INSERT` order (the table's order). */
@@ -147,6 +159,9 @@ export const SUMMARY_COLUMNS = [
   'local_id',
   'is_error',
   'detail_whole',
+  'detail_seg',
+  'detail_off',
+  'detail_len',
 ] as const;
 
 export type SqlValue = string | number | bigint | null;
@@ -205,9 +220,10 @@ export function invalidEntry(e: Entry): string | null {
 
 /**
  * The summary row of `e`: its columns' values in SUMMARY_COLUMNS order, the id (first) left 0 for
- * the writer to set. `whole` says the detail is the whole entry (the last column, detail_whole).
+ * the writer to set. `whole` says the detail is the whole entry; `detail` is where it is in the
+ * detail log.
  */
-export function summaryValues(e: Entry, whole: boolean): SqlValue[] {
+export function summaryValues(e: Entry, whole: boolean, detail: DetailRef): SqlValue[] {
   const s = e.src;
   const d = e.dst;
   const localId = typeof e.id === 'string' ? e.id : String(e.id ?? '');
@@ -241,6 +257,9 @@ export function summaryValues(e: Entry, whole: boolean): SqlValue[] {
     localId,
     isErrorEntry(e) ? 1 : 0,
     whole ? 1 : 0,
+    detail[0],
+    detail[1],
+    detail[2],
   ];
 }
 
@@ -276,6 +295,10 @@ export interface SummaryRecord {
   is_error: number;
   /** 1: the detail JSON is the whole entry (version 1's rows, odd entries); 0: request/response. */
   detail_whole: number;
+  /** Where the detail JSON is in the detail log; NULL for rows of version 2 and before (entry_details). */
+  detail_seg: number | null;
+  detail_off: number | null;
+  detail_len: number | null;
 }
 
 function endpoint(
@@ -423,10 +446,13 @@ export function detailJson(detail: Record<string, unknown>, e: Entry, bodyCap: n
   return JSON.stringify({ ...detail, request, response });
 }
 
-/** The whole entry from its summary row and its detail JSON. */
+/**
+ * The whole entry from its summary row and its detail JSON. A whole detail from the detail log
+ * has no `id` (the writer did not know it): the row's is put in front.
+ */
 export function entryOf(r: SummaryRecord, detail: string): StoredEntry {
-  const d = JSON.parse(detail) as StoredEntry;
-  if (r.detail_whole) return d;
+  const d = JSON.parse(detail) as StoredEntry & { detailLost?: true };
+  if (r.detail_whole && d.detailLost !== true) return { ...d, id: String(r.id) };
   return Object.assign(summaryOf(r), d as Pick<StoredEntry, 'request' | 'response'>);
 }
 

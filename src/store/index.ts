@@ -13,8 +13,10 @@ import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
 import type { ConnectionRecord } from '../flows/connection.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { DETAIL_LOST, DetailLog } from './detail-log.js';
 import {
   columnOf,
+  DETAIL_FUNCTION,
   ENTRY_JSON,
   entryOf,
   type StoredEntry,
@@ -95,6 +97,9 @@ const MAX_LIMIT = 1000;
 const DEFAULT_SEEN_LIMIT = 100_000;
 const MAX_SEEN_LIMIT = 1_000_000;
 const DEFAULT_BODY_CAP = 64 * 1024;
+/** The detail log's segments: a sixteenth of maxBytes, within these bounds. */
+const MAX_SEGMENT_BYTES = 64 << 20;
+const MIN_SEGMENT_BYTES = 256 << 10;
 /** Entries a service map is built from at most, unless asked for more (Store.serviceMap). */
 const DEFAULT_MAP_ENTRIES = 250_000;
 const MAX_MAP_ENTRIES = 5_000_000;
@@ -140,6 +145,8 @@ export class Store {
   /** Writes in this thread (writer: 'inline'), or null when a writer thread has them. */
   private readonly inline: BatchWriter | null;
   private readonly thread: WriterThread | null;
+  /** The entries' details (request, response): written here, read here (detail-log.ts). */
+  private readonly details: DetailLog;
   private entryCount: number;
   private connectionCount: number;
   private closed = false;
@@ -169,6 +176,19 @@ export class Store {
     this.retentionRunner = new Retention(db);
     this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
+    this.details = new DetailLog(path, {
+      // Retention frees the log a segment at a time: small segments for a small store.
+      segmentBytes: Math.min(
+        MAX_SEGMENT_BYTES,
+        Math.max(MIN_SEGMENT_BYTES, Math.floor((this.maxBytes ?? Number.POSITIVE_INFINITY) / 16)),
+      ),
+    });
+    const details = this.details;
+    db.function(DETAIL_FUNCTION, { deterministic: true }, (seg, off, len, whole, id) => {
+      if (seg === null) return null;
+      const text = details.read(seg as number, off as number, len as number);
+      return whole ? `{"id":"${id}",${text.slice(1)}` : text;
+    });
     this.inline = opts.writer === 'thread' ? null : new BatchWriter(db);
     this.thread = opts.writer === 'thread' ? new WriterThread(path) : null;
   }
@@ -269,7 +289,12 @@ export class Store {
       if (!Number.isSafeInteger(source.seq) || source.seq < 1)
         throw new StoreError('bad-argument', `batch seq must be an integer >= 1, got ${String(source.seq)}`);
     }
-    return batches.map((b) => prepareBatch(b.source, b.entries, b.connections, this.bodyCap));
+    const prepared = batches.map((b) =>
+      prepareBatch(b.source, b.entries, b.connections, this.bodyCap, this.details),
+    );
+    // The details are in the file before any row pointing at them is committed.
+    this.details.flush();
+    return prepared;
   }
 
   /** Counts what the writer stored, fills in the ids; the answers of ingestBatches(). */
@@ -335,8 +360,13 @@ export class Store {
   entry(id: string): StoredEntry | null {
     this.assertOpen();
     if (typeof id !== 'string' || !/^[1-9]\d{0,15}$/.test(id)) return null;
-    const row = this.s.getEntry.get(Number(id)) as (SummaryRecord & { detail: string }) | undefined;
-    return row ? entryOf(row, row.detail) : null;
+    const row = this.s.getEntry.get(Number(id)) as (SummaryRecord & { detail: string | null }) | undefined;
+    if (!row) return null;
+    const detail =
+      row.detail_seg === null
+        ? (row.detail ?? DETAIL_LOST)
+        : this.details.read(row.detail_seg, row.detail_off as number, row.detail_len as number);
+    return entryOf(row, detail);
   }
 
   /**
@@ -457,7 +487,7 @@ export class Store {
     this.assertOpen();
     if (this.thread !== null)
       throw new StoreError('bad-argument', 'this store writes on its writer thread: use maintain()');
-    const r = this.retentionRunner.run(this.limits(nowUs), nowUs);
+    const r = this.retentionRunner.run(this.limits(nowUs), nowUs, this.details);
     this.entryCount -= r.entries;
     this.connectionCount -= r.connections;
     // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
@@ -469,7 +499,7 @@ export class Store {
   async maintain(nowUs: number = Date.now() * 1000): Promise<RetentionResult> {
     this.assertOpen();
     if (this.thread === null) return this.retention(nowUs);
-    const r = await this.thread.retention(this.limits(nowUs), nowUs);
+    const r = await this.thread.retention(this.limits(nowUs), nowUs, this.details.headSegment);
     this.entryCount -= r.entries;
     this.connectionCount -= r.connections;
     return r;
@@ -482,7 +512,8 @@ export class Store {
   }
 
   /**
-   * Counts: entries and connection records stored, the file's bytes (database and WAL), agents with a
+   * Counts: entries and connection records stored, the files' bytes (database, WAL, detail log),
+   * the data's bytes as retention measures them against maxBytes (dataBytes), agents with a
    * watermark; since open, records ingest() skipped as malformed and filter statements evicted from
    * the statement cache.
    */
@@ -490,6 +521,7 @@ export class Store {
     entries: number;
     connections: number;
     fileBytes: number;
+    dataBytes: number;
     agents: number;
     rejected: number;
     statementsEvicted: number;
@@ -499,6 +531,7 @@ export class Store {
       entries: this.entryCount,
       connections: this.connectionCount,
       fileBytes: this.fileBytes(),
+      dataBytes: this.retentionRunner.dataBytes(this.details),
       agents: (this.s.countAgents.get() as { n: number }).n,
       rejected: this.rejected,
       statementsEvicted: this.statementsEvicted,
@@ -515,6 +548,7 @@ export class Store {
     this.closed = true;
     this.statements.clear();
     const end = () => {
+      this.details.close();
       this.db.close();
       this.lock?.close();
     };
@@ -530,11 +564,11 @@ export class Store {
   }
 
   private fileBytes(): number {
-    if (this.path === ':memory:') return this.retentionRunner.usedBytes();
+    if (this.path === ':memory:') return this.retentionRunner.usedBytes() + this.details.bytes();
     let n = statSync(this.path).size;
     const wal = `${this.path}-wal`;
     if (existsSync(wal)) n += statSync(wal).size;
-    return n;
+    return n + this.details.bytes();
   }
 
   private window(
@@ -588,7 +622,7 @@ function whereClause(conds: string[]): string {
 function prepareStatements(db: Database.Database) {
   return {
     getEntry: db.prepare(
-      'SELECT e.*, d.json AS detail FROM entries e JOIN entry_details d ON d.id = e.id WHERE e.id = ?',
+      'SELECT e.*, d.json AS detail FROM entries e LEFT JOIN entry_details d ON d.id = e.id WHERE e.id = ?',
     ),
     getWatermark: db.prepare('SELECT seq FROM agents WHERE name = ?'),
     countAgents: db.prepare('SELECT count(*) AS n FROM agents'),

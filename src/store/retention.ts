@@ -3,12 +3,15 @@
  * is over the size limit, the oldest of both go in proportion. Deletion runs in chunks of
  * CHUNK rows, one transaction each, so the write lock (and the WAL) never holds one huge delete.
  *
- * Size is the pages in use (page_count - freelist_count) times the page size: SQLite reuses freed
- * pages for new rows but does not give them back to the file system, so the file itself stays at
- * its high-water mark (plus the WAL, at most its journal_size_limit after a checkpoint). Giving
- * space back would mean VACUUM, which rewrites the whole file: that is left to an operator.
+ * Size is the pages in use (page_count - freelist_count) times the page size, plus the detail log's
+ * segments that rows still point into. SQLite reuses freed pages for new rows but does not give
+ * them back to the file system, so the file itself stays at its high-water mark (plus the WAL, at
+ * most its journal_size_limit after a checkpoint); giving space back would mean VACUUM, which
+ * rewrites the whole file: that is left to an operator. The detail log's segments are removed
+ * whole once no row points into them, and that space is given back.
  */
 import type Database from 'better-sqlite3';
+import type { DetailSpace } from './detail-log.js';
 
 /** Rows per delete transaction. */
 const CHUNK = 5_000;
@@ -33,6 +36,7 @@ export class Retention {
   private readonly oldConnections: Database.Statement;
   private readonly countEntries: Database.Statement;
   private readonly countConnections: Database.Statement;
+  private readonly firstDetail: Database.Statement;
 
   constructor(private readonly db: Database.Database) {
     // The subquery walks the ts index from the oldest: the same rows for both deletes of a chunk.
@@ -43,6 +47,10 @@ export class Retention {
       'DELETE FROM connections WHERE id IN (SELECT id FROM connections WHERE end < ? ORDER BY end, id LIMIT ?)',
     );
     this.countEntries = db.prepare('SELECT count(*) AS n FROM entries');
+    // Ids grow with the log's segments: the oldest row's segment is the first one still needed.
+    this.firstDetail = db.prepare(
+      'SELECT detail_seg AS s, detail_off AS o FROM entries WHERE detail_seg IS NOT NULL ORDER BY id LIMIT 1',
+    );
     this.countConnections = db.prepare('SELECT count(*) AS n FROM connections');
   }
 
@@ -82,7 +90,37 @@ export class Retention {
     return done;
   }
 
-  run(limits: RetentionLimits, nowUs: number): RetentionResult {
+  /**
+   * Where the oldest detail a row points at is in the detail log: what is before it is free (all
+   * of it when no row has a detail there).
+   */
+  private neededFrom(): { s: number; o: number } {
+    return (
+      (this.firstDetail.get() as { s: number; o: number } | undefined) ?? { s: Number.MAX_SAFE_INTEGER, o: 0 }
+    );
+  }
+
+  /**
+   * The data retention keeps under maxBytes: SQLite's pages in use and the detail log from the
+   * oldest detail a row points at. (A segment's space goes back to the file system when the last
+   * row pointing into it goes: segments are a sixteenth of maxBytes.)
+   */
+  dataBytes(details: DetailSpace): number {
+    const from = this.neededFrom();
+    return this.usedBytes() + details.bytes(from.s, from.o);
+  }
+
+  /**
+   * Deletes what the limits no longer allow, then the detail log's segments no row points into any
+   * more (`details`: the log, or its files seen from the writer thread).
+   */
+  run(limits: RetentionLimits, nowUs: number, details: DetailSpace): RetentionResult {
+    const result = this.deleteRows(limits, nowUs, details);
+    details.dropBefore(this.neededFrom().s);
+    return result;
+  }
+
+  private deleteRows(limits: RetentionLimits, nowUs: number, details: DetailSpace): RetentionResult {
     const result: RetentionResult = { entries: 0, connections: 0 };
     if (limits.maxAgeMs !== undefined) {
       const cutoff = nowUs - limits.maxAgeMs * 1000;
@@ -92,7 +130,7 @@ export class Retention {
     if (limits.maxBytes !== undefined) {
       const target = limits.maxBytes * LOW_WATER;
       for (let pass = 0; pass < SIZE_PASSES; pass++) {
-        const used = this.usedBytes();
+        const used = this.dataBytes(details);
         if (used <= (pass === 0 ? limits.maxBytes : target)) break;
         // Rows take space in proportion to their count (an estimate: re-measured next pass).
         const fraction = Math.min(1, (used - target) / used);

@@ -9,12 +9,13 @@ import { StoreError } from './errors.js';
 /** `PRAGMA application_id` of a podwire store: "pdwr". Any other non-zero id is another application's file. */
 export const APPLICATION_ID = 0x70647772;
 /** The schema this code writes. A store with a higher version was written by a newer podwire. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
- * The current schema (version 2), as a new store is made. `entries` is the narrow summary row every
- * list and filter scans; `entry_details` the rest of the entry as JSON (request, response, bodies:
- * entry-rows.ts), read only for one entry or a filter on a detail field. STRICT tables keep each
+ * The current schema (version 3), as a new store is made. `entries` is the narrow summary row every
+ * list and filter scans; the rest of the entry as JSON (request, response, bodies: entry-rows.ts) is
+ * in the detail log (detail-log.ts) where `detail_seg/off/len` point, or, for rows of version 2 and
+ * before, in `entry_details`; it is read only for one entry or a filter on a detail field. STRICT tables keep each
  * value's type; `status` is ANY so a number stays a number and a string a string (the query
  * compiler tells them apart with typeof()).
  *
@@ -43,7 +44,10 @@ CREATE TABLE entries (
   error TEXT,
   local_id TEXT NOT NULL,
   is_error INTEGER NOT NULL,
-  detail_whole INTEGER NOT NULL
+  detail_whole INTEGER NOT NULL,
+  detail_seg INTEGER,
+  detail_off INTEGER,
+  detail_len INTEGER
 ) STRICT;
 CREATE INDEX entries_ts ON entries (ts);
 CREATE INDEX entries_protocol ON entries (protocol, ts);
@@ -75,9 +79,13 @@ CREATE TABLE saved_queries (name TEXT NOT NULL PRIMARY KEY, text TEXT NOT NULL, 
  * 1 -> 2: `entries_method` goes (each index costs every ingest a B-tree insert; a method filter
  * walks `entries_ts`, docs/store.md "Indexes"); `detail_whole` says which detail JSON is the whole
  * entry, as every one of version 1 is (the default), so the rows stay as they are.
+ *
+ * 2 -> 3: a new entry's detail is in the detail log (detail-log.ts), where `detail_seg`,
+ * `detail_off`, `detail_len` point; the rows already there keep theirs in `entry_details` (NULL).
  */
 const MIGRATIONS: string[] = [
   'DROP INDEX IF EXISTS entries_method; ALTER TABLE entries ADD COLUMN detail_whole INTEGER NOT NULL DEFAULT 1;',
+  'ALTER TABLE entries ADD COLUMN detail_seg INTEGER; ALTER TABLE entries ADD COLUMN detail_off INTEGER; ALTER TABLE entries ADD COLUMN detail_len INTEGER;',
 ];
 
 export interface Tuning {

@@ -5,6 +5,7 @@
  * commit, and each index page they touch is written once for all of them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { DetailFiles } from './detail-log.js';
 import { StoreError } from './errors.js';
 import { Retention } from './retention.js';
 import { openWriterConnection } from './schema.js';
@@ -64,7 +65,7 @@ function drain(): void {
     queue.shift();
     if (head.kind === 'retention') {
       try {
-        const r = retention.run(head.limits, head.nowUs);
+        const r = retention.run(head.limits, head.nowUs, new DetailFiles(path, head.keepSegmentsFrom));
         // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
         db.pragma('optimize');
         reply({ n: head.n, ok: true, value: r });

@@ -1,9 +1,9 @@
 /**
  * The store's write side, in two halves that can run on two threads. `prepareBatch` (the caller's
- * thread) turns an agent batch into plain rows: validation, the summary column values, the detail
- * JSON, the connection records' JSON. `BatchWriter` (the thread that owns the write connection)
- * stores prepared batches in one transaction: ids, the summary and detail rows, the connection
- * upserts, the agents' watermarks. Prepared batches are plain data, so they cross to a worker
+ * thread) turns an agent batch into plain rows: validation, the detail JSON (appended to the detail
+ * log, detail-log.ts), the summary column values pointing at it, the connection records' JSON.
+ * `BatchWriter` (the thread that owns the write connection) stores prepared batches in one
+ * transaction: ids, the summary rows, the connection upserts, the agents' watermarks. Prepared batches are plain data, so they cross to a worker
  * thread (writer-thread.ts) as they are; the JavaScript half of an ingest then runs beside
  * SQLite's half instead of before it (docs/store.md, "Writer thread").
  */
@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
 import type { ConnectionRecord } from '../flows/connection.js';
+import type { DetailLog } from './detail-log.js';
 import {
   detailJson,
   invalidEntry,
@@ -31,13 +32,11 @@ export interface BatchSource {
 /** A batch as BatchWriter stores it: plain data (structured-cloneable). */
 export interface PreparedBatch {
   source: BatchSource | null;
-  /** Per stored entry, the summary columns in SUMMARY_COLUMNS order; [0] (the id) is set by the writer. */
-  rows: SqlValue[][];
   /**
-   * Per stored entry, its detail JSON. A whole detail (the row's detail_whole = 1) is written
-   * without its `id` member, which the writer puts in front once the id is known.
+   * Per stored entry, the summary columns in SUMMARY_COLUMNS order; [0] (the id) is set by the
+   * writer. The detail is in the detail log already, where the last three columns point.
    */
-  details: string[];
+  rows: SqlValue[][];
   /** Per connection record: node, conn_id, start, end, json. */
   connections: [string, number, number, number, string][];
 }
@@ -53,17 +52,18 @@ export interface BatchResult {
 }
 
 /**
- * `entries` and `connections` as rows, and the records refused as malformed (each a null in
- * `valid`'s place: `valid[i]` says whether entries[i] got a row, so the caller can hand out ids).
+ * `entries` and `connections` as rows, and the records refused as malformed (`valid[i]` says
+ * whether entries[i] got a row, so the caller can hand out ids). The details are appended to `log`:
+ * flush it before the rows are committed.
  */
 export function prepareBatch(
   source: BatchSource | null,
   entries: readonly Entry[],
   connections: readonly ConnectionRecord[],
   bodyCap: number,
+  log: DetailLog,
 ): { batch: PreparedBatch; valid: boolean[]; rejected: number } {
   const rows: SqlValue[][] = [];
-  const details: string[] = [];
   const valid: boolean[] = [];
   let rejected = 0;
   for (const e of entries) {
@@ -74,9 +74,10 @@ export function prepareBatch(
     }
     valid.push(true);
     const slim = slimDetail(e);
-    rows.push(summaryValues(e, slim === null));
-    // A whole detail is the entry as handed out: the agent's id as localId, the hub's id in front.
-    details.push(detailJson(slim ?? { ...e, id: undefined, localId: e.id }, e, bodyCap));
+    // A whole detail is the entry as handed out but for the hub's id, which the readers put in front:
+    // the agent's id as localId.
+    const detail = detailJson(slim ?? { ...e, id: undefined, localId: e.id }, e, bodyCap);
+    rows.push(summaryValues(e, slim === null, log.append(detail)));
   }
   const conns: PreparedBatch['connections'] = [];
   for (const c of connections) {
@@ -92,7 +93,7 @@ export function prepareBatch(
     }
     conns.push([typeof c.node === 'string' ? c.node : '', c.id, c.start, c.end, JSON.stringify(c)]);
   }
-  return { batch: { source, rows, details, connections: conns }, valid, rejected };
+  return { batch: { source, rows, connections: conns }, valid, rejected };
 }
 
 /**
@@ -127,14 +128,9 @@ export class BatchWriter {
       if (wm !== undefined && b.source.seq <= wm.seq) return { stored: false, firstId: 0, newConnections: 0 };
     }
     const firstId = b.rows.length > 0 ? last.id + 1 : 0;
-    for (let i = 0; i < b.rows.length; i++) {
-      const row = b.rows[i] as SqlValue[];
-      const id = ++last.id;
-      row[0] = id;
+    for (const row of b.rows) {
+      row[0] = ++last.id;
       s.insertSummary.run(...row);
-      const detail = b.details[i] as string;
-      // detail_whole is the last column: a whole detail gets its id written in front.
-      s.insertDetail.run(id, row[row.length - 1] ? `{"id":"${id}",${detail.slice(1)}` : detail);
     }
     let newConnections = 0;
     for (const [node, connId, start, end, json] of b.connections) {
@@ -152,7 +148,6 @@ function prepareWrites(db: Database.Database) {
     insertSummary: db.prepare(
       `INSERT INTO entries (${SUMMARY_COLUMNS.join(', ')}) VALUES (${SUMMARY_COLUMNS.map(() => '?').join(', ')})`,
     ),
-    insertDetail: db.prepare('INSERT INTO entry_details (id, json) VALUES (?, ?)'),
     getLastId: db.prepare("SELECT value FROM meta WHERE key = 'last_entry_id'"),
     maxId: db.prepare('SELECT max(id) AS id FROM entries'),
     setLastId: db.prepare(
@@ -176,7 +171,7 @@ function prepareWrites(db: Database.Database) {
 /** What the main thread asks of the writer thread (writer-thread.ts). */
 export type WriterRequest =
   | { n: number; kind: 'write'; batches: PreparedBatch[] }
-  | { n: number; kind: 'retention'; limits: RetentionLimits; nowUs: number }
+  | { n: number; kind: 'retention'; limits: RetentionLimits; nowUs: number; keepSegmentsFrom: number }
   | { n: number; kind: 'close' };
 
 /** The writer thread's answer to request `n`. */
@@ -225,8 +220,15 @@ export class WriterThread {
     return this.request({ n: 0, kind: 'write', batches }) as Promise<BatchResult[]>;
   }
 
-  retention(limits: RetentionLimits, nowUs: number): Promise<RetentionResult> {
-    return this.request({ n: 0, kind: 'retention', limits, nowUs }) as Promise<RetentionResult>;
+  /** Retention on the thread; the detail log's segments before `keepSegmentsFrom` may go. */
+  retention(limits: RetentionLimits, nowUs: number, keepSegmentsFrom: number): Promise<RetentionResult> {
+    return this.request({
+      n: 0,
+      kind: 'retention',
+      limits,
+      nowUs,
+      keepSegmentsFrom,
+    }) as Promise<RetentionResult>;
   }
 
   /** Answers what was asked before, closes the thread's connection and ends the thread. */

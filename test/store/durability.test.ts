@@ -2,10 +2,11 @@
  * Nothing acknowledged is lost when the hub is killed: a child process (kill-child.ts) ingests
  * numbered batches and prints `ack <seq>` after each ingest() returns; it is SIGKILLed mid-stream
  * (most kills land inside a transaction), the store is reopened, and every acknowledged batch must
- * be there whole, with the agent's watermark at the last committed batch and no part of any batch
- * after it. Five rounds, the child resuming after the watermark each time, as an agent replays; in
- * one of them it stores three batches per transaction (ingestBatches), in another it writes on the
- * store's writer thread with four batches waiting at a time (write()).
+ * be there whole, each entry's detail readable, with the agent's watermark at the last committed
+ * batch and no part of any batch after it. Five rounds, the child resuming after the watermark each
+ * time, as an agent replays; in one of them it stores three batches per transaction
+ * (ingestBatches), in another it writes on the store's writer thread with four batches waiting at
+ * a time (write()).
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -90,6 +91,16 @@ test('batches acknowledged before a SIGKILL are all there, whole; nothing after 
       ).map((r) => [r.seq, r.n]),
     );
     for (let seq = 1; seq <= wm; seq++) assert.equal(perSeq.get(seq), PER_BATCH, `batch ${seq}`);
+    // Every stored entry's detail (in the detail log, written before its row was committed) is whole.
+    const ids = store.db.prepare('SELECT id, local_id FROM entries').all() as {
+      id: number;
+      local_id: string;
+    }[];
+    for (const { id, local_id } of ids) {
+      const request = store.entry(String(id))?.request as { body?: string; seq?: number } | undefined;
+      assert.equal(request?.seq, Number(local_id.split('-')[0]), `entry ${local_id}`);
+      assert.equal(request?.body?.length, 1500, `entry ${local_id}`);
+    }
     assert.equal(perSeq.size, wm, 'no part of a batch past the watermark');
     assert.equal(store.stats().entries, wm * PER_BATCH);
     assert.equal(store.stats().connections, wm);

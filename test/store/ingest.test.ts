@@ -134,11 +134,17 @@ describe('the detail JSON keeps what the columns do not', async () => {
           .get(Number(id)) as { j: string }
       ).j,
     ) as unknown;
+  /** The keys of the detail JSON as stored (in the detail log), the id of a whole one included. */
   const detailKeys = (store: Store, id: string) =>
     Object.keys(
       JSON.parse(
-        (store.db.prepare('SELECT json FROM entry_details WHERE id = ?').get(Number(id)) as { json: string })
-          .json,
+        (
+          store.db
+            .prepare(
+              'SELECT podwire_detail(detail_seg, detail_off, detail_len, detail_whole, id) AS json FROM entries WHERE id = ?',
+            )
+            .get(Number(id)) as { json: string }
+        ).json,
       ) as object,
     ).sort();
 

@@ -79,13 +79,13 @@ function refused(path: string, code: string, message: RegExp): void {
 }
 
 describe('opening', () => {
-  test('a new file becomes a store: WAL, the application id, schema version 2', () => {
+  test('a new file becomes a store: WAL, the application id, schema version 3', () => {
     const path = join(dir, 'new.db');
     const store = Store.open({ path });
     assert.equal(store.db.pragma('journal_mode', { simple: true }), 'wal');
     assert.equal(store.db.pragma('synchronous', { simple: true }), 1); // NORMAL
     assert.equal(store.db.pragma('application_id', { simple: true }), APPLICATION_ID);
-    assert.deepEqual(store.db.prepare('SELECT version FROM schema_version').all(), [{ version: 2 }]);
+    assert.deepEqual(store.db.prepare('SELECT version FROM schema_version').all(), [{ version: 3 }]);
     store.close();
     // Reopening keeps what is there.
     const again = Store.open({ path });
@@ -131,7 +131,7 @@ describe('opening', () => {
     refused(path, 'not-a-store', /corrupt|malformed/);
   });
 
-  test('a version-1 store is migrated: the method index goes, its entries read as they were', () => {
+  test('a version-1 store is migrated: the method index goes, its entries read as they were, new ones go to the detail log', () => {
     const path = join(dir, 'v1.db');
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
@@ -154,6 +154,7 @@ describe('opening', () => {
     assert.deepEqual(store.db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
       { version: 1 },
       { version: 2 },
+      { version: 3 },
     ]);
     const indexes = store.db
       .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'entries' ORDER BY name")
@@ -167,10 +168,28 @@ describe('opening', () => {
       .prepare(`SELECT ${store.sqlTarget.json} AS j FROM entries e LEFT JOIN entry_details d ON d.id = e.id`)
       .get() as { j: string };
     assert.deepEqual(JSON.parse(sqlJson.j), want);
-    // New entries continue the ids, in the version-2 form, beside the old one.
+    // New entries continue the ids, in the version-3 form (the detail in the log), beside the old one.
     const ids: (string | null)[] = [];
     store.ingest(null, [makeEntry(2_000, { id: '8-1' })], [], ids);
     assert.deepEqual(ids, ['2']);
+    const where = store.db.prepare('SELECT detail_seg AS s FROM entries ORDER BY id').all() as {
+      s: number | null;
+    }[];
+    assert.deepEqual(
+      where.map((r) => r.s),
+      [null, 1],
+    );
+    assert.equal((store.db.prepare('SELECT count(*) AS n FROM entry_details').get() as { n: number }).n, 1);
+    const both2 = store.db
+      .prepare(
+        `SELECT ${store.sqlTarget.json} AS j FROM entries e LEFT JOIN entry_details d ON d.id = e.id ORDER BY e.id`,
+      )
+      .all() as { j: string }[];
+    assert.deepEqual(JSON.parse((both2[1] as { j: string }).j), {
+      ...asJson(makeEntry(2_000, { id: '8-1' })),
+      id: '2',
+      localId: '8-1',
+    });
     assert.deepEqual(store.entry('2'), {
       ...asJson(makeEntry(2_000, { id: '8-1' })),
       id: '2',
