@@ -131,7 +131,13 @@ export class Hub {
       throw err;
     }
     hub.every(options.batchMs ?? 200, () => hub.flush());
+    let writeFailureLogged = false;
     hub.every(5000, () => {
+      const failure = store.writeFailure;
+      if (failure && !writeFailureLogged) {
+        writeFailureLogged = true;
+        hub.log(`${failure.message}: nothing more is stored or acknowledged (/readyz says so); restart the hub`);
+      }
       metrics.setActiveConnections(options.activeConnections?.() ?? metrics.openConnections);
       metrics.tick(Date.now());
     });
@@ -159,7 +165,14 @@ export class Hub {
     await app.register(fastifyWebsocket, { options: { maxPayload: 64 << 20 } });
     requireToken(app, options.token);
     app.get('/healthz', async () => 'ok\n');
-    app.get('/readyz', async (_req, reply) => (this.closed ? reply.code(503).send('stopping\n') : 'ready\n'));
+    app.get('/readyz', async (_req, reply) => {
+      if (this.closed) return reply.code(503).send('stopping\n');
+      // A store that cannot write acknowledges nothing: agents keep their batches, and an
+      // orchestrator should restart the hub.
+      const failure = store.writeFailure;
+      if (failure) return reply.code(503).send(`the store cannot write: ${failure.message}\n`);
+      return 'ready\n';
+    });
     app.get('/metrics', async (_req, reply) => {
       reply.header('content-type', metrics.contentType);
       return metrics.metrics();

@@ -212,6 +212,14 @@ export class Store {
     }
   }
 
+  /**
+   * Why the store can no longer write (its writer thread stopped: every write fails with
+   * `writer-failed`), or null.
+   */
+  get writeFailure(): Error | null {
+    return this.thread?.failed ?? null;
+  }
+
   /** Whether writes run on a writer thread (write() and maintain() then; ingest() and retention() refuse). */
   get threaded(): boolean {
     return this.thread !== null;

@@ -194,6 +194,8 @@ export class WriterThread {
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   private next = 1;
   private failure: Error | null = null;
+  /** The thread was told to end: its exit is not a failure. */
+  private closing = false;
 
   constructor(path: string) {
     const data: WriterThreadData = { path };
@@ -209,6 +211,11 @@ export class WriterThread {
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`the store's writer thread exited (code ${code})`)));
+  }
+
+  /** Why the thread stopped (every write fails from then on), or null while it runs. */
+  get failed(): Error | null {
+    return this.failure;
   }
 
   /** Requests not answered yet. */
@@ -235,6 +242,7 @@ export class WriterThread {
   async close(): Promise<void> {
     if (this.failure) return;
     await this.request({ n: 0, kind: 'close' });
+    this.closing = true;
     await this.worker.terminate();
   }
 
@@ -248,6 +256,7 @@ export class WriterThread {
   }
 
   private fail(err: Error): void {
+    if (this.closing) return;
     this.failure ??= new StoreError('writer-failed', `the store's writer thread failed: ${err.message}`, {
       cause: err,
     });
