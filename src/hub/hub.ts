@@ -136,7 +136,9 @@ export class Hub {
       const failure = store.writeFailure;
       if (failure && !writeFailureLogged) {
         writeFailureLogged = true;
-        hub.log(`${failure.message}: nothing more is stored or acknowledged (/readyz says so); restart the hub`);
+        hub.log(
+          `${failure.message}: nothing more is stored or acknowledged (/readyz says so); restart the hub`,
+        );
       }
       metrics.setActiveConnections(options.activeConnections?.() ?? metrics.openConnections);
       metrics.tick(Date.now());
