@@ -21,12 +21,24 @@ import {
   entryOf,
   type StoredEntry,
   type SummaryRecord,
-  summaryOf,
 } from './entry-rows.js';
 import { StoreError } from './errors.js';
+import {
+  DEFAULT_LIMIT,
+  type EntriesQuery,
+  type EntryPage,
+  entriesPage,
+  limitOf,
+  MAX_LIMIT,
+  type ServiceMapQuery,
+  StatementCache,
+  serviceMapOf,
+  timeOf,
+  whereClause,
+} from './queries.js';
 import { Retention, type RetentionResult } from './retention.js';
 import { openDatabase, openError } from './schema.js';
-import { buildServiceMap, SERVICE_MAP_COLUMNS, type ServiceMap, type ServiceMapRow } from './service-map.js';
+import type { ServiceMap } from './service-map.js';
 import {
   type BatchResult,
   type BatchSource,
@@ -39,6 +51,7 @@ import {
 export type { StoredEntry } from './entry-rows.js';
 export { isErrorEntry } from './error-rules.js';
 export { StoreError, type StoreErrorCode } from './errors.js';
+export type { EntriesQuery, EntryPage, EntrySummary, ServiceMapQuery, SqlWhere } from './queries.js';
 export type { ServiceMap, ServiceMapEdge, ServiceMapNode } from './service-map.js';
 
 export interface StoreOptions {
@@ -72,12 +85,6 @@ export interface IngestBatch {
   ids?: (string | null)[];
 }
 
-/** A filter from the query compiler: SQL with plain `?` placeholders, and their values in order. */
-export interface SqlWhere {
-  sql: string;
-  params: (string | number | null)[];
-}
-
 /**
  * How the query compiler reaches an entry's fields in SQL. `column(path)` is the expression of the
  * summary column holding `path` (JSON types kept: typeof() is integer/real/text/null), or null when
@@ -90,19 +97,12 @@ export interface SqlTarget {
   json: string;
 }
 
-export type EntrySummary = Omit<Entry, 'request' | 'response'>;
-
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
 const DEFAULT_SEEN_LIMIT = 100_000;
 const MAX_SEEN_LIMIT = 1_000_000;
 const DEFAULT_BODY_CAP = 64 * 1024;
 /** The detail log's segments: a sixteenth of maxBytes, within these bounds. */
 const MAX_SEGMENT_BYTES = 64 << 20;
 const MIN_SEGMENT_BYTES = 256 << 10;
-/** Entries a service map is built from at most, unless asked for more (Store.serviceMap). */
-const DEFAULT_MAP_ENTRIES = 250_000;
-const MAX_MAP_ENTRIES = 5_000_000;
 /** Prepared statements kept for the filters clients send (each distinct SQL text is one). */
 const STATEMENT_CACHE = 64;
 const SAVED_QUERIES_MAX = 1000;
@@ -110,26 +110,10 @@ const SAVED_NAME_MAX = 200;
 const SAVED_TEXT_MAX = 10_000;
 const AGENT_NAME_MAX = 253;
 
-const FROM_ENTRIES = 'FROM entries e LEFT JOIN entry_details d ON d.id = e.id';
-
 function positive(name: string, v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v))
     throw new StoreError('bad-argument', `${name} must be a positive number, got ${String(v)}`);
-  return v;
-}
-
-function limitOf(v: number | undefined, def: number, max: number): number {
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 1)
-    throw new StoreError('bad-argument', `limit must be a number >= 1, got ${String(v)}`);
-  return Math.min(Math.floor(v), max);
-}
-
-function timeOf(name: string, v: number | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'number' || Number.isNaN(v))
-    throw new StoreError('bad-argument', `${name} must be a time in µs, got ${String(v)}`);
   return v;
 }
 
@@ -140,7 +124,8 @@ export class Store {
   private readonly maxAgeMs: number | undefined;
   private readonly maxBytes: number | undefined;
   private readonly retentionRunner: Retention;
-  private readonly statements = new Map<string, Database.Statement>();
+  /** Statements of the reads clients filter (src/store/queries.ts), and of connections(). */
+  private readonly cache: StatementCache;
   private readonly s: ReturnType<typeof prepareStatements>;
   /** Writes in this thread (writer: 'inline'), or null when a writer thread has them. */
   private readonly inline: BatchWriter | null;
@@ -152,8 +137,6 @@ export class Store {
   private closed = false;
   /** Entries and connection records ingest() skipped as malformed (missing time, endpoints...). */
   private rejected = 0;
-  /** Prepared statements evicted from the cache (a sign of many distinct filters). */
-  private statementsEvicted = 0;
 
   private constructor(
     /** The SQLite connection, for what the store does not wrap (registering SQL functions: regexp). */
@@ -173,6 +156,7 @@ export class Store {
         'an in-memory store cannot have a writer thread (it has no file to share)',
       );
     this.s = prepareStatements(db);
+    this.cache = new StatementCache(db, STATEMENT_CACHE);
     this.retentionRunner = new Retention(db);
     this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
@@ -340,28 +324,9 @@ export class Store {
    * [from, to] (µs, inclusive) and `where`. `cursor` continues from the page that returned it; a
    * null cursor means there is no more.
    */
-  entries(q: { where?: SqlWhere; from?: number; to?: number; cursor?: string; limit?: number }): {
-    entries: EntrySummary[];
-    cursor: string | null;
-  } {
+  entries(q: EntriesQuery): EntryPage {
     this.assertOpen();
-    const limit = limitOf(q.limit, DEFAULT_LIMIT, MAX_LIMIT);
-    const { conds, params } = this.window(q.from, q.to);
-    if (q.cursor !== undefined && q.cursor !== null) {
-      const k = decodeCursor('e', q.cursor);
-      conds.push('(e.ts, e.id) < (?, ?)');
-      params.push(k.ts, k.id);
-    }
-    this.addWhere(q.where, conds, params);
-    const sql = `SELECT e.* ${FROM_ENTRIES} ${whereClause(conds)} ORDER BY e.ts DESC, e.id DESC LIMIT ?`;
-    const rows = this.prepared(sql).all(...params, limit + 1) as SummaryRecord[];
-    const more = rows.length > limit;
-    if (more) rows.pop();
-    const last = rows[rows.length - 1];
-    return {
-      entries: rows.map(summaryOf),
-      cursor: more && last ? encodeCursor('e', { ts: last.ts, id: last.id }) : null,
-    };
+    return entriesPage(this.cache, q);
   }
 
   /** One entry in full (request, response), by the hub id `entries()` gave; null when unknown or gone. */
@@ -409,7 +374,7 @@ export class Store {
       params.push(k.ts, k.id);
     }
     const sql = `SELECT id, start, json FROM connections ${whereClause(conds)} ORDER BY start DESC, id DESC LIMIT ?`;
-    const rows = this.prepared(sql).all(...params, limit + 1) as {
+    const rows = this.cache.get(sql).all(...params, limit + 1) as {
       id: number;
       start: number;
       json: string;
@@ -440,16 +405,9 @@ export class Store {
    * one synchronous pass (about 4 µs an entry), during which the hub does nothing else, so a window
    * of millions of entries is cut, and the answer says so (`partial`).
    */
-  serviceMap(q: { where?: SqlWhere; from?: number; to?: number; maxEntries?: number }): ServiceMap {
+  serviceMap(q: ServiceMapQuery): ServiceMap {
     this.assertOpen();
-    const max = limitOf(q.maxEntries, DEFAULT_MAP_ENTRIES, MAX_MAP_ENTRIES);
-    const { conds, params } = this.window(q.from, q.to);
-    this.addWhere(q.where, conds, params);
-    const sql = `SELECT ${SERVICE_MAP_COLUMNS} ${FROM_ENTRIES} ${whereClause(conds)} ORDER BY e.ts DESC, e.id DESC LIMIT ?`;
-    const rows = this.prepared(sql)
-      .raw(true)
-      .iterate(...params, max + 1) as IterableIterator<ServiceMapRow>;
-    return buildServiceMap(rows, undefined, max);
+    return serviceMapOf(this.cache, q);
   }
 
   /** Saves (or replaces) a named query. */
@@ -542,7 +500,7 @@ export class Store {
       dataBytes: this.retentionRunner.dataBytes(this.details),
       agents: (this.s.countAgents.get() as { n: number }).n,
       rejected: this.rejected,
-      statementsEvicted: this.statementsEvicted,
+      statementsEvicted: this.cache.evicted,
     };
   }
 
@@ -554,7 +512,7 @@ export class Store {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
-    this.statements.clear();
+    this.cache.clear();
     const end = () => {
       this.details.close();
       this.db.close();
@@ -578,53 +536,6 @@ export class Store {
     if (existsSync(wal)) n += statSync(wal).size;
     return n + this.details.bytes();
   }
-
-  private window(
-    fromUs: number | undefined,
-    toUs: number | undefined,
-  ): { conds: string[]; params: unknown[] } {
-    const conds: string[] = [];
-    const params: unknown[] = [];
-    const from = timeOf('from', fromUs);
-    const to = timeOf('to', toUs);
-    if (from !== undefined) {
-      conds.push('e.ts >= ?');
-      params.push(from);
-    }
-    if (to !== undefined) {
-      conds.push('e.ts <= ?');
-      params.push(to);
-    }
-    return { conds, params };
-  }
-
-  private addWhere(where: SqlWhere | undefined, conds: string[], params: unknown[]): void {
-    if (!where) return;
-    conds.push(`(${where.sql})`);
-    params.push(...where.params);
-  }
-
-  /** A prepared statement for `sql`, from a small LRU cache (preparing costs more than a small query). */
-  private prepared(sql: string): Database.Statement {
-    let st = this.statements.get(sql);
-    if (st) {
-      this.statements.delete(sql);
-      this.statements.set(sql, st);
-      return st;
-    }
-    st = this.db.prepare(sql);
-    this.statements.set(sql, st);
-    if (this.statements.size > STATEMENT_CACHE) {
-      const oldest = this.statements.keys().next().value as string;
-      this.statements.delete(oldest);
-      this.statementsEvicted++;
-    }
-    return st;
-  }
-}
-
-function whereClause(conds: string[]): string {
-  return conds.length > 0 ? `WHERE ${conds.join(' AND ')}` : '';
 }
 
 function prepareStatements(db: Database.Database) {
