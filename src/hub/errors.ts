@@ -72,6 +72,10 @@ export const HUB_ERRORS = {
     status: 400,
     text: 'A message sent on `/api/stream` is not a JSON text frame `{"query": "<text>"}` or `{"query": null}` (at most 100 KiB).',
   },
+  'hub.query_timeout': {
+    status: 503,
+    text: 'The query ran longer than the hub allows (30 s by default) and was abandoned: narrow the time window, or filter on an indexed field (protocol, status, names, namespaces).',
+  },
   'hub.internal': {
     status: 500,
     text: 'The hub failed on this request (a podwire bug, or the store failed); the hub log has the details.',

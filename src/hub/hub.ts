@@ -26,6 +26,11 @@ import { registerTlsParserRoutes } from './tlsparser/routes.js';
 import { certificates, clientHello } from './tlsparser/tls.js';
 
 const TLS_ONLY = parseQuery('tls');
+/** What the store's reader thread registers on its connection: the query compiler's SQL functions. */
+const SQL_SETUP = {
+  module: new URL('../query/sql.js', import.meta.url).href,
+  export: 'registerSqlFunctions',
+};
 /** The embedded agent's batches the hub has asked the store to write and not yet heard back of. */
 const MAX_FLUSHES_IN_FLIGHT = 16;
 /** The embedded agent's records waiting for the store past which new ones are dropped (counted). */
@@ -113,9 +118,12 @@ export class Hub {
     checkExposure(options.host, options.token);
     // A file store writes on its own thread: SQLite's half of each ingest runs beside the intake
     // (decoding, redaction, naming, metrics) instead of in turn with it (docs/store.md, "Writer thread").
+    const file = options.store.path !== ':memory:';
     const store = Store.open({
       ...options.store,
-      writer: options.store.writer ?? (options.store.path === ':memory:' ? 'inline' : 'thread'),
+      writer: options.store.writer ?? (file ? 'thread' : 'inline'),
+      // The API's filtered reads on a thread of their own, abandoned past a deadline (src/store/reader.ts).
+      ...(file ? { reader: { setup: SQL_SETUP, ...options.store.reader } } : {}),
     });
     registerSqlFunctions(store.db);
     const live = new LiveFeed();

@@ -31,6 +31,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
 
 /** What a detail reads as when its bytes are gone (a power cut, a segment removed by hand). */
 export const DETAIL_LOST = '{"request":{},"response":null,"detailLost":true}';
@@ -73,12 +74,13 @@ export class DetailLog implements DetailSpace {
   private syncTimer: NodeJS.Timeout | null = null;
   private dirty = false;
   private closed = false;
+  private readOnly = false;
 
   /**
    * The log of the store at `storePath` (':memory:' keeps it in memory). Segments found there are
    * kept; writing goes on at the end of the last one.
    */
-  constructor(storePath: string, opts: { segmentBytes?: number } = {}) {
+  constructor(storePath: string, opts: { segmentBytes?: number; readOnly?: boolean } = {}) {
     this.segmentBytes = opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
     if (storePath === ':memory:') {
       this.dir = null;
@@ -86,6 +88,12 @@ export class DetailLog implements DetailSpace {
       return;
     }
     this.dir = detailDirectory(storePath);
+    if (opts.readOnly) {
+      // Another thread's view (a reader thread): no head to write; the last segment grows under it.
+      this.readOnly = true;
+      this.head = { n: -1, size: 0, fd: -1, mem: null };
+      return;
+    }
     mkdirSync(this.dir, { recursive: true });
     const last = segmentsIn(this.dir).at(-1) ?? 1;
     const fd = openSync(this.file(last), 'a+');
@@ -104,6 +112,7 @@ export class DetailLog implements DetailSpace {
    * before committing rows that point here.
    */
   append(text: string): DetailRef {
+    if (this.readOnly) throw new Error('this view of the detail log is read-only');
     const room = text.length * 3;
     if (
       this.head.size + this.pendingBytes > 0 &&
@@ -163,7 +172,7 @@ export class DetailLog implements DetailSpace {
       if (offset + length > mem.size) return DETAIL_LOST;
       return mem.mem.toString('utf8', offset, offset + length);
     }
-    const size = seg ? seg.size : this.sizeOf(segment);
+    const size = seg ? seg.size : this.sizeOf(segment, offset + length);
     if (size === null || offset + length > size) return DETAIL_LOST;
     const block = Math.floor(offset / BLOCK_BYTES);
     const end = (block + 1) * BLOCK_BYTES;
@@ -227,7 +236,7 @@ export class DetailLog implements DetailSpace {
     for (const fd of this.fds.values()) closeSync(fd);
     this.fds.clear();
     this.blocks.clear();
-    if (!this.head.mem) closeSync(this.head.fd);
+    if (!this.head.mem && this.head.fd >= 0) closeSync(this.head.fd);
   }
 
   /** Segment numbers, oldest first. */
@@ -264,10 +273,11 @@ export class DetailLog implements DetailSpace {
     return segmentFile(this.dir as string, n);
   }
 
-  private sizeOf(segment: number): number | null {
+  /** A segment's size, read once (again when less than `atLeast`: a read-only view's last one grows). */
+  private sizeOf(segment: number, atLeast = 0): number | null {
     if (this.dir === null) return this.memory.get(segment)?.size ?? null;
     let size = this.sizes.get(segment);
-    if (size === undefined) {
+    if (size === undefined || (this.readOnly && (size ?? 0) < atLeast)) {
       const file = this.file(segment);
       size = existsSync(file) ? statSync(file).size : null;
       this.sizes.set(segment, size);
@@ -317,6 +327,19 @@ export class DetailLog implements DetailSpace {
     if (this.blocks.size > BLOCKS_KEPT) this.blocks.delete(this.blocks.keys().next().value as string);
     return buf;
   }
+}
+
+/**
+ * Registers `podwire_detail(segment, offset, length, whole, id)` on `db`: the detail's text from
+ * `log` (a whole detail with `"id"` put in front), DETAIL_LOST when its bytes are gone, NULL for a
+ * row without a place in the log. The store's connections read details through it (entry-rows.ts).
+ */
+export function registerDetailFunction(db: Database.Database, name: string, log: DetailLog): void {
+  db.function(name, { deterministic: true }, (seg, off, len, whole, id) => {
+    if (seg === null) return null;
+    const text = log.read(seg as number, off as number, len as number);
+    return whole ? `{"id":"${id}",${text.slice(1)}` : text;
+  });
 }
 
 /** Where the details of the store at `storePath` are (a file store's). */

@@ -15,6 +15,8 @@ export type StoreErrorCode =
   | 'bad-cursor'
   /** The store's writer thread stopped (the message says why): nothing more can be stored. */
   | 'writer-failed'
+  /** A read ran past its deadline and was abandoned (a store with a reader thread). */
+  | 'query-timeout'
   /** An argument out of its range (a saved query's name or text, a batch's sequence number). */
   | 'bad-argument';
 

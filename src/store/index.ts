@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
 import type { ConnectionRecord } from '../flows/connection.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { DETAIL_LOST, DetailLog } from './detail-log.js';
+import { DETAIL_LOST, DetailLog, registerDetailFunction } from './detail-log.js';
 import {
   columnOf,
   DETAIL_FUNCTION,
@@ -36,6 +36,7 @@ import {
   timeOf,
   whereClause,
 } from './queries.js';
+import { ReaderThread, type SqlSetup } from './reader.js';
 import { Retention, type RetentionResult } from './retention.js';
 import { openDatabase, openError } from './schema.js';
 import type { ServiceMap } from './service-map.js';
@@ -72,6 +73,13 @@ export interface StoreOptions {
    * on: use write() and maintain(), which answer with promises (docs/store.md, "Writer thread").
    */
   writer?: 'inline' | 'thread';
+  /**
+   * A reader thread for entriesAsync() and serviceMapAsync() (a file store only): reads that take a
+   * client's filter run there, and one that takes longer than `timeoutMs` (default 30 s) is
+   * abandoned (`query-timeout`). `setup` names a module and its function that registers the SQL
+   * functions the filters use on a connection (the query compiler's regexp(): src/query/sql.ts).
+   */
+  reader?: { timeoutMs?: number; setup?: SqlSetup };
 }
 
 export type { BatchSource } from './writer.js';
@@ -105,6 +113,7 @@ const MAX_SEGMENT_BYTES = 64 << 20;
 const MIN_SEGMENT_BYTES = 256 << 10;
 /** Prepared statements kept for the filters clients send (each distinct SQL text is one). */
 const STATEMENT_CACHE = 64;
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 const SAVED_QUERIES_MAX = 1000;
 const SAVED_NAME_MAX = 200;
 const SAVED_TEXT_MAX = 10_000;
@@ -130,6 +139,7 @@ export class Store {
   /** Writes in this thread (writer: 'inline'), or null when a writer thread has them. */
   private readonly inline: BatchWriter | null;
   private readonly thread: WriterThread | null;
+  private readonly reader: ReaderThread | null;
   /** The entries' details (request, response): written here, read here (detail-log.ts). */
   private readonly details: DetailLog;
   private entryCount: number;
@@ -167,14 +177,16 @@ export class Store {
         Math.max(MIN_SEGMENT_BYTES, Math.floor((this.maxBytes ?? Number.POSITIVE_INFINITY) / 16)),
       ),
     });
-    const details = this.details;
-    db.function(DETAIL_FUNCTION, { deterministic: true }, (seg, off, len, whole, id) => {
-      if (seg === null) return null;
-      const text = details.read(seg as number, off as number, len as number);
-      return whole ? `{"id":"${id}",${text.slice(1)}` : text;
-    });
+    registerDetailFunction(db, DETAIL_FUNCTION, this.details);
     this.inline = opts.writer === 'thread' ? null : new BatchWriter(db);
     this.thread = opts.writer === 'thread' ? new WriterThread(path) : null;
+    if (opts.reader !== undefined && path === ':memory:')
+      throw new StoreError(
+        'bad-argument',
+        'an in-memory store cannot have a reader thread (it has no file to share)',
+      );
+    const timeoutMs = positive('reader.timeoutMs', opts.reader?.timeoutMs) ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.reader = opts.reader ? new ReaderThread(path, opts.reader.setup ?? null, timeoutMs) : null;
   }
 
   /**
@@ -327,6 +339,21 @@ export class Store {
   entries(q: EntriesQuery): EntryPage {
     this.assertOpen();
     return entriesPage(this.cache, q);
+  }
+
+  /**
+   * entries() on the reader thread when the store has one (the caller's thread goes on meanwhile; a
+   * read past the deadline fails with `query-timeout`), else here.
+   */
+  async entriesAsync(q: EntriesQuery): Promise<EntryPage> {
+    this.assertOpen();
+    return this.reader ? this.reader.entries(q) : this.entries(q);
+  }
+
+  /** serviceMap() on the reader thread when the store has one, else here. */
+  async serviceMapAsync(q: ServiceMapQuery): Promise<ServiceMap> {
+    this.assertOpen();
+    return this.reader ? this.reader.serviceMap(q) : this.serviceMap(q);
   }
 
   /** One entry in full (request, response), by the hub id `entries()` gave; null when unknown or gone. */
@@ -518,11 +545,15 @@ export class Store {
       this.db.close();
       this.lock?.close();
     };
+    const reader = this.reader?.close() ?? Promise.resolve();
     if (this.thread === null) {
       end();
-      return Promise.resolve();
+      return reader;
     }
-    return this.thread.close().finally(end);
+    return Promise.all([reader, this.thread.close()]).then(end, (err) => {
+      end();
+      throw err;
+    });
   }
 
   private assertOpen(): void {

@@ -159,10 +159,10 @@ export function openDatabase(
 }
 
 /**
- * The writer thread's connection to a store that openDatabase() has opened (and so checked and
- * migrated) in this process.
+ * Another connection (a writer or reader thread's) to a store that openDatabase() has opened (and
+ * so checked and migrated) in this process.
  */
-export function openWriterConnection(path: string, tuning: Tuning = DEFAULT_TUNING): Database.Database {
+export function openConnection(path: string, tuning: Tuning = DEFAULT_TUNING): Database.Database {
   const db = new Database(path, { timeout: BUSY_MS, fileMustExist: true });
   try {
     configure(db, path, tuning);

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { DetailFiles } from './detail-log.js';
 import { StoreError } from './errors.js';
 import { Retention } from './retention.js';
-import { openWriterConnection } from './schema.js';
+import { openConnection } from './schema.js';
 import {
   type BatchResult,
   BatchWriter,
@@ -20,7 +20,7 @@ import {
 const port = parentPort;
 if (!port) throw new Error('writer-thread.js runs as a worker thread (src/store/writer.ts)');
 const { path } = workerData as WriterThreadData;
-const db = openWriterConnection(path);
+const db = openConnection(path);
 const writer = new BatchWriter(db);
 const retention = new Retention(db);
 const queue: WriterRequest[] = [];

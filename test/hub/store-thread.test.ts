@@ -50,3 +50,50 @@ test('stored through the writer thread; a dead thread acknowledges nothing and /
     await hub.close();
   }
 });
+
+test("the API's filtered reads run on the store's reader thread; one past the deadline answers 503 hub.query_timeout", async () => {
+  const path = join(dir, 'reads.db');
+  const hub = await Hub.start({ store: { path }, host: '127.0.0.1', port: 0 });
+  const client = new HubClient({
+    url: hub.url(),
+    node: 'node-1',
+    agent: 'node-1',
+    batchRecords: 10,
+    minBackoffMs: 20,
+  });
+  try {
+    client.start();
+    for (let i = 0; i < 20; i++)
+      client.sendEntry({ ...entry(i, 'a'), path: i % 2 ? `/odd/${i}` : `/even/${i}` });
+    await until(() => client.status().acked === 20, 'acknowledged');
+    // A regular expression: the reader thread has the query compiler's regexp() too.
+    const q = encodeURIComponent('path matches "^/odd/"');
+    const odd = (await (await fetch(`${hub.url()}/api/entries?q=${q}&limit=100`)).json()) as {
+      entries: { path: string }[];
+    };
+    assert.equal(odd.entries.length, 10);
+    assert.ok(odd.entries.every((e) => e.path.startsWith('/odd/')));
+    const map = (await (await fetch(`${hub.url()}/api/servicemap?q=${q}`)).json()) as { edges: unknown[] };
+    assert.ok(Array.isArray(map.edges));
+  } finally {
+    client.close(0);
+    await hub.close();
+  }
+  // The same store, a hub whose reads may take 1 ms: starting the thread alone takes longer.
+  const strict = await Hub.start({
+    store: { path, reader: { timeoutMs: 1 } },
+    host: '127.0.0.1',
+    port: 0,
+  });
+  try {
+    const res = await fetch(`${strict.url()}/api/entries?q=http`);
+    assert.equal(res.status, 503);
+    const body = (await res.json()) as { error: { code: string; message: string } };
+    assert.equal(body.error.code, 'hub.query_timeout');
+    assert.match(body.error.message, /abandoned/);
+    // What does not go through the reader thread still answers.
+    assert.equal((await fetch(`${strict.url()}/healthz`)).status, 200);
+  } finally {
+    await strict.close();
+  }
+});

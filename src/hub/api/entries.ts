@@ -17,7 +17,7 @@ import {
   QUERY_PARAM,
   WINDOW_PARAMS,
 } from './schemas.js';
-import { storeCall } from './store-call.js';
+import { storeCall, storeRead } from './store-call.js';
 import { parseWindow } from './time.js';
 
 interface EntriesQuery {
@@ -50,6 +50,9 @@ export function entriesRoutes(api: FastifyInstance, table: RouteTable, deps: Api
         responses: {
           '200': { description: 'A page of entries.', schema: page('entries', ENTRY_SUMMARY) },
           '400': errorResponse('A bad query (with `span` and `hint`), time, window, cursor or limit.'),
+          '503': errorResponse(
+            '`hub.query_timeout`: the query ran past the hub’s deadline (30 s) and was abandoned.',
+          ),
         },
       },
     },
@@ -58,8 +61,8 @@ export function entriesRoutes(api: FastifyInstance, table: RouteTable, deps: Api
         const qs = req.query as EntriesQuery;
         const window = parseWindow(qs);
         const where = sqlWhere(deps, qs.q);
-        return storeCall(() =>
-          deps.store.entries({
+        return storeRead(() =>
+          deps.store.entriesAsync({
             ...window,
             ...(where ? { where } : {}),
             ...(qs.cursor ? { cursor: qs.cursor } : {}),

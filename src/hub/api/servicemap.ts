@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { type ApiDeps, sqlWhere } from './deps.js';
 import type { RouteTable } from './routes.js';
 import { errorResponse, QUERY_PARAM, SERVICE_MAP, WINDOW_PARAMS } from './schemas.js';
-import { storeCall } from './store-call.js';
+import { storeRead } from './store-call.js';
 import { parseWindow } from './time.js';
 
 interface ServiceMapQuery {
@@ -50,6 +50,9 @@ export function serviceMapRoutes(api: FastifyInstance, table: RouteTable, deps: 
         responses: {
           '200': { description: 'The map.', schema: SERVICE_MAP },
           '400': errorResponse('A bad query (with `span` and `hint`), time or window.'),
+          '503': errorResponse(
+            '`hub.query_timeout`: the query ran past the hub’s deadline (30 s) and was abandoned.',
+          ),
         },
       },
     },
@@ -58,8 +61,8 @@ export function serviceMapRoutes(api: FastifyInstance, table: RouteTable, deps: 
         const qs = req.query as ServiceMapQuery;
         const window = parseWindow(qs);
         const where = sqlWhere(deps, qs.q);
-        return storeCall(() =>
-          deps.store.serviceMap({
+        return storeRead(() =>
+          deps.store.serviceMapAsync({
             ...window,
             ...(where ? { where } : {}),
             ...(qs.maxEntries !== undefined ? { maxEntries: qs.maxEntries } : {}),
