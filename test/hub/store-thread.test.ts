@@ -13,8 +13,9 @@ import { entry, removeDir, tempDir, until } from '../transport/fixtures.js';
 const dir = tempDir('podwire-hub-thread-');
 after(() => removeDir(dir));
 
-test('stored through the writer thread; a dead thread acknowledges nothing and /readyz says so', async () => {
-  const hub = await Hub.start({ store: { path: join(dir, 'hub.db') }, host: '127.0.0.1', port: 0 });
+/** A hub on a file store, and an agent's client (not started) streaming to it. */
+async function hubWithAgent(path: string): Promise<{ hub: Hub; client: HubClient }> {
+  const hub = await Hub.start({ store: { path }, host: '127.0.0.1', port: 0 });
   const client = new HubClient({
     url: hub.url(),
     node: 'node-1',
@@ -22,6 +23,11 @@ test('stored through the writer thread; a dead thread acknowledges nothing and /
     batchRecords: 10,
     minBackoffMs: 20,
   });
+  return { hub, client };
+}
+
+test('stored through the writer thread; a dead thread acknowledges nothing and /readyz says so', async () => {
+  const { hub, client } = await hubWithAgent(join(dir, 'hub.db'));
   try {
     assert.equal(hub.store.threaded, true);
     client.start();
@@ -53,14 +59,7 @@ test('stored through the writer thread; a dead thread acknowledges nothing and /
 
 test("the API's filtered reads run on the store's reader thread; one past the deadline answers 503 hub.query_timeout", async () => {
   const path = join(dir, 'reads.db');
-  const hub = await Hub.start({ store: { path }, host: '127.0.0.1', port: 0 });
-  const client = new HubClient({
-    url: hub.url(),
-    node: 'node-1',
-    agent: 'node-1',
-    batchRecords: 10,
-    minBackoffMs: 20,
-  });
+  const { hub, client } = await hubWithAgent(path);
   try {
     client.start();
     for (let i = 0; i < 20; i++)
