@@ -251,9 +251,10 @@ export class Store {
     this.assertOpen();
     if (this.inline === null)
       throw new StoreError('bad-argument', 'this store writes on its writer thread: use write()');
-    const prepared = this.prepare(batches);
+    let prepared: ReturnType<Store['prepare']>;
     let results: BatchResult[];
     try {
+      prepared = this.prepare(batches);
       results = this.inline.write(prepared.map((p) => p.batch));
     } catch (err) {
       for (const b of batches) if (b.ids) b.ids.length = 0;
@@ -271,9 +272,10 @@ export class Store {
   async write(batches: readonly IngestBatch[]): Promise<boolean[]> {
     this.assertOpen();
     if (this.thread === null) return this.ingestBatches(batches);
-    const prepared = this.prepare(batches);
+    let prepared: ReturnType<Store['prepare']>;
     let results: BatchResult[];
     try {
+      prepared = this.prepare(batches);
       results = await this.thread.write(prepared.map((p) => p.batch));
     } catch (err) {
       for (const b of batches) if (b.ids) b.ids.length = 0;

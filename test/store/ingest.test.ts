@@ -272,7 +272,9 @@ describe('batches', () => {
     // A value JSON cannot carry: the detail JSON throws after the summary row was written.
     const cyclic = makeEntry(2) as Entry & { self?: unknown };
     cyclic.self = cyclic;
-    assert.throws(() => store.ingest({ agent: 'a', seq: 1 }, [makeEntry(3), cyclic], []), TypeError);
+    const ids: (string | null)[] = ['stale'];
+    assert.throws(() => store.ingest({ agent: 'a', seq: 1 }, [makeEntry(3), cyclic], [], ids), TypeError);
+    assert.deepEqual(ids, []);
     assert.equal(store.watermark('a'), 0);
     assert.equal(store.stats().entries, 1);
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n, 1);

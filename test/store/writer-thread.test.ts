@@ -145,6 +145,27 @@ describe('the writer thread', async () => {
     await store.close();
   });
 
+  test('a batch that cannot be stored (a value JSON cannot carry) fails whole; the next one is stored', async () => {
+    const store = Store.open({ path: path(), writer: 'thread' });
+    const cyclic = makeEntry(2) as Entry & { self?: unknown };
+    cyclic.self = cyclic;
+    const ids: (string | null)[] = ['stale'];
+    await assert.rejects(
+      store.write([
+        { source: { agent: 'a', seq: 1 }, entries: [makeEntry(1), cyclic], connections: [], ids },
+      ]),
+      TypeError,
+    );
+    assert.deepEqual(ids, []);
+    assert.equal(store.watermark('a'), 0);
+    assert.deepEqual(
+      await store.write([{ source: { agent: 'a', seq: 1 }, entries: [makeEntry(3)], connections: [], ids }]),
+      [true],
+    );
+    assert.deepEqual(ids, ['1']);
+    await store.close();
+  });
+
   test('one store, one opener: a second open is refused as locked until the first closes', async () => {
     const p = path();
     const first = Store.open({ path: p, writer: 'thread' });
