@@ -102,11 +102,6 @@ export class DetailLog implements DetailSpace {
     this.syncTimer.unref();
   }
 
-  /** Directory of the segments (null in memory). */
-  get directory(): string | null {
-    return this.dir;
-  }
-
   /**
    * Queues `text` to be written; where it will be. Nothing is in the file until flush(): call it
    * before committing rows that point here.
@@ -184,15 +179,8 @@ export class DetailLog implements DetailSpace {
       return DETAIL_LOST;
     }
     const fd = seg ? seg.fd : this.fd(segment);
-    if (fd === null) return DETAIL_LOST;
     const buf = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, buf, got, length - got, offset + got);
-      if (n === 0) return DETAIL_LOST;
-      got += n;
-    }
-    return buf.toString('utf8');
+    return fd !== null && readFully(fd, buf, offset) ? buf.toString('utf8') : DETAIL_LOST;
   }
 
   /** The segment being written: retention keeps it and what follows (DetailSpace.dropBefore). */
@@ -317,12 +305,7 @@ export class DetailLog implements DetailSpace {
     const fd = segment === this.head.n ? this.head.fd : this.fd(segment);
     if (fd === null) return null;
     buf = Buffer.allocUnsafe(BLOCK_BYTES);
-    let got = 0;
-    while (got < BLOCK_BYTES) {
-      const n = readSync(fd, buf, got, BLOCK_BYTES - got, block * BLOCK_BYTES + got);
-      if (n === 0) return null;
-      got += n;
-    }
+    if (!readFully(fd, buf, block * BLOCK_BYTES)) return null;
     this.blocks.set(key, buf);
     if (this.blocks.size > BLOCKS_KEPT) this.blocks.delete(this.blocks.keys().next().value as string);
     return buf;
@@ -409,6 +392,16 @@ function segmentsIn(dir: string): number[] {
     if (m) out.push(Number(m[1]));
   }
   return out.sort((a, b) => a - b);
+}
+
+/** Fills `buf` from `fd` at `position`; false when the file ends first. */
+function readFully(fd: number, buf: Buffer, position: number): boolean {
+  for (let got = 0; got < buf.length; ) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) return false;
+    got += n;
+  }
+  return true;
 }
 
 /** `buf` with room for `size` bytes (its contents kept). */

@@ -44,8 +44,6 @@ export class ReaderThread {
   private readonly waiting = new Map<number, Waiting>();
   private next = 1;
   private closed = false;
-  /** Reads abandoned past their deadline, since the start. */
-  abandoned = 0;
 
   constructor(
     private readonly path: string,
@@ -114,7 +112,6 @@ export class ReaderThread {
     const late = this.waiting.get(n);
     if (!late) return;
     this.waiting.delete(n);
-    this.abandoned++;
     late.reject(
       new StoreError(
         'query-timeout',

@@ -218,11 +218,6 @@ export class WriterThread {
     return this.failure;
   }
 
-  /** Requests not answered yet. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   write(batches: PreparedBatch[]): Promise<BatchResult[]> {
     return this.request({ n: 0, kind: 'write', batches }) as Promise<BatchResult[]>;
   }
