@@ -80,8 +80,11 @@ function endpointJson(side: 'src' | 'dst'): string[] {
  */
 export const DETAIL_FUNCTION = 'podwire_detail';
 
-/** An entry's detail JSON in SQL: from the log, else entry_details, else DETAIL_LOST; never NULL. */
-const DETAIL_TEXT = `coalesce(${DETAIL_FUNCTION}(e.detail_seg, e.detail_off, e.detail_len, e.detail_whole, e.id), d.json, '${DETAIL_LOST}')`;
+/**
+ * An entry's detail JSON in SQL (in queries that read `entries e LEFT JOIN entry_details d`): from
+ * the log, else entry_details, else DETAIL_LOST; never NULL. A whole detail has its `id`.
+ */
+export const DETAIL_TEXT = `coalesce(${DETAIL_FUNCTION}(e.detail_seg, e.detail_off, e.detail_len, e.detail_whole, e.id), d.json, '${DETAIL_LOST}')`;
 
 /**
  * The whole entry's JSON text in the store's queries (which read `entries e LEFT JOIN
@@ -446,13 +449,10 @@ export function detailJson(detail: Record<string, unknown>, e: Entry, bodyCap: n
   return JSON.stringify({ ...detail, request, response });
 }
 
-/**
- * The whole entry from its summary row and its detail JSON. A whole detail from the detail log
- * has no `id` (the writer did not know it): the row's is put in front.
- */
+/** The whole entry from its summary row and its detail JSON (DETAIL_TEXT). */
 export function entryOf(r: SummaryRecord, detail: string): StoredEntry {
   const d = JSON.parse(detail) as StoredEntry & { detailLost?: true };
-  if (r.detail_whole && d.detailLost !== true) return { ...d, id: String(r.id) };
+  if (r.detail_whole && d.detailLost !== true) return d;
   return Object.assign(summaryOf(r), d as Pick<StoredEntry, 'request' | 'response'>);
 }
 

@@ -13,10 +13,11 @@ import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
 import type { ConnectionRecord } from '../flows/connection.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
-import { DETAIL_LOST, DetailLog, registerDetailFunction } from './detail-log.js';
+import { DetailLog, registerDetailFunction } from './detail-log.js';
 import {
   columnOf,
   DETAIL_FUNCTION,
+  DETAIL_TEXT,
   ENTRY_JSON,
   entryOf,
   type StoredEntry,
@@ -165,9 +166,13 @@ export class Store {
         'bad-argument',
         'an in-memory store cannot have a writer thread (it has no file to share)',
       );
-    this.s = prepareStatements(db);
-    this.cache = new StatementCache(db, STATEMENT_CACHE);
-    this.retentionRunner = new Retention(db);
+    if (opts.reader !== undefined && path === ':memory:')
+      throw new StoreError(
+        'bad-argument',
+        'an in-memory store cannot have a reader thread (it has no file to share)',
+      );
+    const timeoutMs = positive('reader.timeoutMs', opts.reader?.timeoutMs) ?? DEFAULT_QUERY_TIMEOUT_MS;
+    // Counting the rows reads the whole of an index: a corrupt store fails here, before files open.
     this.entryCount = (db.prepare('SELECT count(*) AS n FROM entries').get() as { n: number }).n;
     this.connectionCount = (db.prepare('SELECT count(*) AS n FROM connections').get() as { n: number }).n;
     this.details = new DetailLog(path, {
@@ -177,15 +182,13 @@ export class Store {
         Math.max(MIN_SEGMENT_BYTES, Math.floor((this.maxBytes ?? Number.POSITIVE_INFINITY) / 16)),
       ),
     });
+    // Before the statements that read details through it (getEntry).
     registerDetailFunction(db, DETAIL_FUNCTION, this.details);
+    this.s = prepareStatements(db);
+    this.cache = new StatementCache(db, STATEMENT_CACHE);
+    this.retentionRunner = new Retention(db);
     this.inline = opts.writer === 'thread' ? null : new BatchWriter(db);
     this.thread = opts.writer === 'thread' ? new WriterThread(path) : null;
-    if (opts.reader !== undefined && path === ':memory:')
-      throw new StoreError(
-        'bad-argument',
-        'an in-memory store cannot have a reader thread (it has no file to share)',
-      );
-    const timeoutMs = positive('reader.timeoutMs', opts.reader?.timeoutMs) ?? DEFAULT_QUERY_TIMEOUT_MS;
     this.reader = opts.reader ? new ReaderThread(path, opts.reader.setup ?? null, timeoutMs) : null;
   }
 
@@ -362,13 +365,8 @@ export class Store {
   entry(id: string): StoredEntry | null {
     this.assertOpen();
     if (typeof id !== 'string' || !/^[1-9]\d{0,15}$/.test(id)) return null;
-    const row = this.s.getEntry.get(Number(id)) as (SummaryRecord & { detail: string | null }) | undefined;
-    if (!row) return null;
-    const detail =
-      row.detail_seg === null
-        ? (row.detail ?? DETAIL_LOST)
-        : this.details.read(row.detail_seg, row.detail_off as number, row.detail_len as number);
-    return entryOf(row, detail);
+    const row = this.s.getEntry.get(Number(id)) as (SummaryRecord & { detail: string }) | undefined;
+    return row ? entryOf(row, row.detail) : null;
   }
 
   /**
@@ -574,7 +572,7 @@ export class Store {
 function prepareStatements(db: Database.Database) {
   return {
     getEntry: db.prepare(
-      'SELECT e.*, d.json AS detail FROM entries e LEFT JOIN entry_details d ON d.id = e.id WHERE e.id = ?',
+      `SELECT e.*, ${DETAIL_TEXT} AS detail FROM entries e LEFT JOIN entry_details d ON d.id = e.id WHERE e.id = ?`,
     ),
     getWatermark: db.prepare('SELECT seq FROM agents WHERE name = ?'),
     countAgents: db.prepare('SELECT count(*) AS n FROM agents'),
