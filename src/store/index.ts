@@ -483,8 +483,6 @@ export class Store {
     const r = this.retentionRunner.run(this.limits(nowUs), nowUs, this.details);
     this.entryCount -= r.entries;
     this.connectionCount -= r.connections;
-    // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
-    this.db.pragma('optimize');
     return r;
   }
 

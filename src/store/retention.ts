@@ -112,11 +112,13 @@ export class Retention {
 
   /**
    * Deletes what the limits no longer allow, then the detail log's segments no row points into any
-   * more (`details`: the log, or its files seen from the writer thread).
+   * more (`details`: the log, or its files seen from the writer thread); then PRAGMA optimize.
    */
   run(limits: RetentionLimits, nowUs: number, details: DetailSpace): RetentionResult {
     const result = this.deleteRows(limits, nowUs, details);
     details.dropBefore(this.neededFrom().s);
+    // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
+    this.db.pragma('optimize');
     return result;
   }
 

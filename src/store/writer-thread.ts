@@ -66,8 +66,6 @@ function drain(): void {
     if (head.kind === 'retention') {
       try {
         const r = retention.run(head.limits, head.nowUs, new DetailFiles(path, head.keepSegmentsFrom));
-        // Keeps the planner's statistics current as the data changes (bounded by analysis_limit).
-        db.pragma('optimize');
         reply({ n: head.n, ok: true, value: r });
       } catch (err) {
         reply(failure(head.n, err));
