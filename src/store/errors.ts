@@ -30,3 +30,26 @@ export class StoreError extends Error {
     this.name = 'StoreError';
   }
 }
+
+/**
+ * A store thread's answer to request `n` (writer-thread.ts, reader-thread.ts): the value, or the
+ * error as data (a StoreError keeps its code across the threads).
+ */
+export type ThreadReply =
+  | { n: number; ok: true; value: unknown }
+  | { n: number; ok: false; message: string; code: StoreErrorCode | null };
+
+/** The reply to request `n` that failed with `err` (on the store's thread). */
+export function failedReply(n: number, err: unknown): ThreadReply {
+  return {
+    n,
+    ok: false,
+    message: (err as Error)?.message ?? String(err),
+    code: err instanceof StoreError ? err.code : null,
+  };
+}
+
+/** The error a failed reply stands for (on the caller's thread). */
+export function replyError(m: Extract<ThreadReply, { ok: false }>): Error {
+  return m.code ? new StoreError(m.code, m.message) : new Error(m.message);
+}

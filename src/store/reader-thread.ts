@@ -6,9 +6,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { DetailLog, registerDetailFunction } from './detail-log.js';
 import { DETAIL_FUNCTION } from './entry-rows.js';
-import { StoreError } from './errors.js';
+import { failedReply, type ThreadReply } from './errors.js';
 import { entriesPage, StatementCache, serviceMapOf } from './queries.js';
-import type { ReaderReply, ReaderRequest, ReaderThreadData } from './reader.js';
+import type { ReaderRequest, ReaderThreadData } from './reader.js';
 import { openConnection } from './schema.js';
 
 const port = parentPort;
@@ -21,7 +21,7 @@ if (setup) ((await import(setup.module)) as Record<string, (d: typeof db) => voi
 const cache = new StatementCache(db);
 
 port.on('message', (r: ReaderRequest) => {
-  let reply: ReaderReply;
+  let reply: ThreadReply;
   try {
     reply = {
       n: r.n,
@@ -29,12 +29,7 @@ port.on('message', (r: ReaderRequest) => {
       value: r.kind === 'entries' ? entriesPage(cache, r.q) : serviceMapOf(cache, r.q),
     };
   } catch (err) {
-    reply = {
-      n: r.n,
-      ok: false,
-      message: (err as Error)?.message ?? String(err),
-      code: err instanceof StoreError ? err.code : null,
-    };
+    reply = failedReply(r.n, err);
   }
   port.postMessage(reply);
 });

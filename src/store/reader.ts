@@ -9,17 +9,13 @@
  * counted again from there.
  */
 import { Worker } from 'node:worker_threads';
-import { StoreError, type StoreErrorCode } from './errors.js';
+import { replyError, StoreError, type ThreadReply } from './errors.js';
 import type { EntriesQuery, EntryPage, ServiceMapQuery } from './queries.js';
 import type { ServiceMap } from './service-map.js';
 
 export type ReaderRequest =
   | { n: number; kind: 'entries'; q: EntriesQuery }
   | { n: number; kind: 'serviceMap'; q: ServiceMapQuery };
-
-export type ReaderReply =
-  | { n: number; ok: true; value: unknown }
-  | { n: number; ok: false; message: string; code: StoreErrorCode | null };
 
 /** A module the reader thread imports, and the function of it that registers SQL functions on a connection. */
 export interface SqlSetup {
@@ -85,13 +81,13 @@ export class ReaderThread {
     const data: ReaderThreadData = { path: this.path, setup: this.setup };
     const w = new Worker(new URL('./reader-thread.js', import.meta.url), { workerData: data });
     w.unref();
-    w.on('message', (m: ReaderReply) => {
+    w.on('message', (m: ThreadReply) => {
       const p = this.waiting.get(m.n);
       if (!p) return;
       this.waiting.delete(m.n);
       clearTimeout(p.timer);
       if (m.ok) p.resolve(m.value);
-      else p.reject(m.code ? new StoreError(m.code, m.message) : new Error(m.message));
+      else p.reject(replyError(m));
     });
     w.on('error', (err) => {
       if (this.worker !== w) return;

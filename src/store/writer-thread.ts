@@ -6,16 +6,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { DetailFiles } from './detail-log.js';
-import { StoreError } from './errors.js';
+import { failedReply, type ThreadReply } from './errors.js';
 import { Retention } from './retention.js';
 import { openConnection } from './schema.js';
-import {
-  type BatchResult,
-  BatchWriter,
-  type WriterReply,
-  type WriterRequest,
-  type WriterThreadData,
-} from './writer.js';
+import { type BatchResult, BatchWriter, type WriterRequest, type WriterThreadData } from './writer.js';
 
 const port = parentPort;
 if (!port) throw new Error('writer-thread.js runs as a worker thread (src/store/writer.ts)');
@@ -26,17 +20,8 @@ const retention = new Retention(db);
 const queue: WriterRequest[] = [];
 let scheduled = false;
 
-function reply(r: WriterReply): void {
+function reply(r: ThreadReply): void {
   port!.postMessage(r);
-}
-
-function failure(n: number, err: unknown): WriterReply {
-  return {
-    n,
-    ok: false,
-    message: (err as Error)?.message ?? String(err),
-    code: err instanceof StoreError ? err.code : null,
-  };
 }
 
 /** The writes at the head of the queue, in one transaction; then the next request, and so on. */
@@ -52,7 +37,7 @@ function drain(): void {
       try {
         results = writer.write(writes.flatMap((w) => w.batches));
       } catch (err) {
-        for (const w of writes) reply(failure(w.n, err));
+        for (const w of writes) reply(failedReply(w.n, err));
         continue;
       }
       let at = 0;
@@ -68,7 +53,7 @@ function drain(): void {
         const r = retention.run(head.limits, head.nowUs, new DetailFiles(path, head.keepSegmentsFrom));
         reply({ n: head.n, ok: true, value: r });
       } catch (err) {
-        reply(failure(head.n, err));
+        reply(failedReply(head.n, err));
       }
       continue;
     }

@@ -20,7 +20,7 @@ import {
   slimDetail,
   summaryValues,
 } from './entry-rows.js';
-import { StoreError, type StoreErrorCode } from './errors.js';
+import { replyError, StoreError, type ThreadReply } from './errors.js';
 import type { RetentionLimits, RetentionResult } from './retention.js';
 
 /** Which agent sent a batch, and the batch's sequence number in that agent's stream (from 1). */
@@ -174,11 +174,6 @@ export type WriterRequest =
   | { n: number; kind: 'retention'; limits: RetentionLimits; nowUs: number; keepSegmentsFrom: number }
   | { n: number; kind: 'close' };
 
-/** The writer thread's answer to request `n`. */
-export type WriterReply =
-  | { n: number; ok: true; value: unknown }
-  | { n: number; ok: false; message: string; code: StoreErrorCode | null };
-
 /** The options the writer thread opens its connection with (its workerData). */
 export interface WriterThreadData {
   path: string;
@@ -202,12 +197,12 @@ export class WriterThread {
     this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
     // The store's owner decides when the process ends (close() ends the thread).
     this.worker.unref();
-    this.worker.on('message', (m: WriterReply) => {
+    this.worker.on('message', (m: ThreadReply) => {
       const p = this.pending.get(m.n);
       if (!p) return;
       this.pending.delete(m.n);
       if (m.ok) p.resolve(m.value);
-      else p.reject(m.code ? new StoreError(m.code, m.message) : new Error(m.message));
+      else p.reject(replyError(m));
     });
     this.worker.on('error', (err) => this.fail(err));
     this.worker.on('exit', (code) => this.fail(new Error(`the store's writer thread exited (code ${code})`)));
