@@ -69,9 +69,7 @@ export class ReaderThread {
     if (this.closed) return Promise.reject(new StoreError('bad-argument', 'the store is closed'));
     r.n = this.next++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.overdue(r.n), this.timeoutMs);
-      timer.unref();
-      this.waiting.set(r.n, { request: r, resolve, reject, timer });
+      this.waiting.set(r.n, { request: r, resolve, reject, timer: this.deadline(r.n) });
       this.thread().postMessage(r);
     });
   }
@@ -103,6 +101,13 @@ export class ReaderThread {
     return w;
   }
 
+  /** The timer of read `n`'s deadline, from now (it does not keep the process alive). */
+  private deadline(n: number): NodeJS.Timeout {
+    const timer = setTimeout(() => this.overdue(n), this.timeoutMs);
+    timer.unref();
+    return timer;
+  }
+
   /** Read `n` is past its deadline: the thread goes, with it; the others are asked again of a new one. */
   private overdue(n: number): void {
     const late = this.waiting.get(n);
@@ -120,8 +125,7 @@ export class ReaderThread {
     // The reads that waited behind it were not at fault: asked again, with a deadline of their own.
     for (const w of this.waiting.values()) {
       clearTimeout(w.timer);
-      w.timer = setTimeout(() => this.overdue(w.request.n), this.timeoutMs);
-      w.timer.unref();
+      w.timer = this.deadline(w.request.n);
       this.thread().postMessage(w.request);
     }
   }
