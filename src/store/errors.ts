@@ -53,3 +53,18 @@ export function failedReply(n: number, err: unknown): ThreadReply {
 export function replyError(m: Extract<ThreadReply, { ok: false }>): Error {
   return m.code ? new StoreError(m.code, m.message) : new Error(m.message);
 }
+
+/**
+ * What a store thread threw, in words, from its `error` event. A thread's uncaught error crosses as
+ * a structured clone: SQLite's errors (better-sqlite3's SqliteError) arrive as a plain object with
+ * only their `code`, without message.
+ */
+export function threadFailure(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err !== null && typeof err === 'object') {
+    const { message, code } = err as { message?: unknown; code?: unknown };
+    if (typeof message === 'string') return message;
+    if (typeof code === 'string') return code;
+  }
+  return String(err);
+}

@@ -9,7 +9,7 @@
  * counted again from there.
  */
 import { Worker } from 'node:worker_threads';
-import { replyError, StoreError, type ThreadReply } from './errors.js';
+import { replyError, StoreError, type ThreadReply, threadFailure } from './errors.js';
 import type { EntriesQuery, EntryPage, ServiceMapQuery } from './queries.js';
 import type { ServiceMap } from './service-map.js';
 
@@ -90,7 +90,7 @@ export class ReaderThread {
     w.on('error', (err) => {
       if (this.worker !== w) return;
       this.worker = null;
-      this.rejectAll(new Error(`the store's reader thread failed: ${err.message}`));
+      this.rejectAll(new Error(`the store's reader thread failed: ${threadFailure(err)}`));
     });
     w.on('exit', () => {
       if (this.worker !== w) return;

@@ -163,7 +163,12 @@ export function openDatabase(
  * so checked and migrated) in this process.
  */
 export function openConnection(path: string, tuning: Tuning = DEFAULT_TUNING): Database.Database {
-  const db = new Database(path, { timeout: BUSY_MS, fileMustExist: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: BUSY_MS, fileMustExist: true });
+  } catch (err) {
+    throw openError(path, err);
+  }
   try {
     configure(db, path, tuning);
     return db;

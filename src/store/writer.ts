@@ -20,7 +20,7 @@ import {
   slimDetail,
   summaryValues,
 } from './entry-rows.js';
-import { replyError, StoreError, type ThreadReply } from './errors.js';
+import { replyError, StoreError, type ThreadReply, threadFailure } from './errors.js';
 import type { RetentionLimits, RetentionResult } from './retention.js';
 
 /** Which agent sent a batch, and the batch's sequence number in that agent's stream (from 1). */
@@ -204,8 +204,8 @@ export class WriterThread {
       if (m.ok) p.resolve(m.value);
       else p.reject(replyError(m));
     });
-    this.worker.on('error', (err) => this.fail(err));
-    this.worker.on('exit', (code) => this.fail(new Error(`the store's writer thread exited (code ${code})`)));
+    this.worker.on('error', (err) => this.fail(err, threadFailure(err)));
+    this.worker.on('exit', (code) => this.fail(null, `exited (code ${code})`));
   }
 
   /** Why the thread stopped (every write fails from then on), or null while it runs. */
@@ -245,11 +245,9 @@ export class WriterThread {
     });
   }
 
-  private fail(err: Error): void {
+  private fail(cause: unknown, why: string): void {
     if (this.closing) return;
-    this.failure ??= new StoreError('writer-failed', `the store's writer thread failed: ${err.message}`, {
-      cause: err,
-    });
+    this.failure ??= new StoreError('writer-failed', `the store's writer thread failed: ${why}`, { cause });
     for (const p of this.pending.values()) p.reject(this.failure);
     this.pending.clear();
   }
