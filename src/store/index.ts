@@ -189,6 +189,9 @@ export class Store {
     this.retentionRunner = new Retention(db);
     this.inline = opts.writer === 'thread' ? null : new BatchWriter(db);
     this.thread = opts.writer === 'thread' ? new WriterThread(path) : null;
+    // The writer thread has the checkpoints (checkpoints.ts): a write here (a saved query) must not
+    // run one on this thread.
+    if (this.thread) db.pragma('wal_autocheckpoint = 0');
     this.reader = opts.reader ? new ReaderThread(path, opts.reader.setup ?? null, timeoutMs) : null;
   }
 

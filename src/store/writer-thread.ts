@@ -5,10 +5,11 @@
  * commit, and each index page they touch is written once for all of them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { Checkpoints } from './checkpoints.js';
 import { DetailFiles } from './detail-log.js';
 import { failedReply, type ThreadReply } from './errors.js';
 import { Retention } from './retention.js';
-import { openConnection } from './schema.js';
+import { DEFAULT_TUNING, openConnection } from './schema.js';
 import { type BatchResult, BatchWriter, type WriterRequest, type WriterThreadData } from './writer.js';
 
 const port = parentPort;
@@ -17,6 +18,7 @@ const { path } = workerData as WriterThreadData;
 const db = openConnection(path);
 const writer = new BatchWriter(db);
 const retention = new Retention(db);
+const checkpoints = new Checkpoints(db, path, DEFAULT_TUNING.checkpointPages);
 const queue: WriterRequest[] = [];
 let scheduled = false;
 
@@ -34,12 +36,14 @@ function drain(): void {
       while (k < queue.length && (queue[k] as WriterRequest).kind === 'write') k++;
       const writes = queue.splice(0, k) as Extract<WriterRequest, { kind: 'write' }>[];
       let results: BatchResult[];
+      checkpoints.beforeTransaction();
       try {
         results = writer.write(writes.flatMap((w) => w.batches));
       } catch (err) {
         for (const w of writes) reply(failedReply(w.n, err));
         continue;
       }
+      checkpoints.afterCommit();
       let at = 0;
       for (const w of writes) {
         reply({ n: w.n, ok: true, value: results.slice(at, at + w.batches.length) });
@@ -49,17 +53,23 @@ function drain(): void {
     }
     queue.shift();
     if (head.kind === 'retention') {
+      checkpoints.beforeTransaction();
       try {
         const r = retention.run(head.limits, head.nowUs, new DetailFiles(path, head.keepSegmentsFrom));
         reply({ n: head.n, ok: true, value: r });
+        checkpoints.afterCommit();
       } catch (err) {
         reply(failedReply(head.n, err));
       }
       continue;
     }
-    // close: checkpoints the WAL into the file.
-    db.close();
-    reply({ n: head.n, ok: true, value: null });
+    // close: the checkpointer thread first, then this connection, which checkpoints the WAL into the
+    // file. Nothing is asked after a close.
+    const n = head.n;
+    void checkpoints.close().then(() => {
+      db.close();
+      reply({ n, ok: true, value: null });
+    });
     return;
   }
 }

@@ -1,0 +1,89 @@
+/**
+ * Checkpoints on a thread of their own (src/store/checkpoints.ts): under steady writes the WAL is
+ * copied into the file beside the commits and starts again from its beginning instead of growing;
+ * a checkpointer thread that cannot run hands checkpoints back to SQLite; close() ends the thread,
+ * so the last connection's close checkpoints and removes the WAL. Real SQLite files, real threads.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import { Checkpoints } from '../../src/store/checkpoints.js';
+import { tempDir } from './fixtures.js';
+
+const dir = tempDir();
+let n = 0;
+
+/** A WAL-mode database with a table of blobs, as the store's writer connection is set up. */
+function open(): { db: Database.Database; path: string } {
+  const path = join(dir, `c${++n}.db`);
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)');
+  return { db, path };
+}
+
+const walBytes = (path: string) => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+
+/** `count` transactions of 8 rows of 4 KiB each (about 9 pages), letting the threads' messages in between. */
+async function writeSteadily(db: Database.Database, ckpt: Checkpoints | null, path: string, count: number) {
+  const insert = db.prepare('INSERT INTO t (b) VALUES (randomblob(4000))');
+  const tx = db.transaction(() => {
+    for (let i = 0; i < 8; i++) insert.run();
+  });
+  let maxWal = 0;
+  for (let i = 0; i < count; i++) {
+    ckpt?.beforeTransaction();
+    tx.immediate();
+    ckpt?.afterCommit();
+    maxWal = Math.max(maxWal, walBytes(path));
+    await sleep(i % 10 === 0 ? 2 : 0);
+  }
+  return maxWal;
+}
+
+test('under steady writes the WAL is copied beside the commits and starts again instead of growing', async () => {
+  const { db, path } = open();
+  const ckpt = new Checkpoints(db, path, 256, 5);
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, "the writer's own checkpoints are off");
+  const maxWal = await writeSteadily(db, ckpt, path, 600);
+  await ckpt.close();
+  const written = 600 * 8 * 4000;
+  assert.ok(ckpt.stats.rounds > 5, `rounds: ${ckpt.stats.rounds}`);
+  assert.ok(ckpt.stats.restarts > 1, `the WAL started again ${ckpt.stats.restarts} times`);
+  assert.equal(ckpt.stats.failed, null);
+  // Without a restart the WAL would hold every page written (over 19 MB).
+  assert.ok(maxWal < written / 3, `the WAL grew to ${maxWal} bytes of the ${written} written`);
+  assert.equal((db.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 4800);
+  assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
+  db.close();
+  assert.equal(existsSync(`${path}-wal`), false, 'the last connection closed removed the WAL');
+  // What the checkpoints copied is in the file itself.
+  const again = new Database(path, { readonly: true });
+  assert.equal((again.prepare('SELECT count(*) AS n FROM t').get() as { n: number }).n, 4800);
+  again.close();
+});
+
+test('without the checkpointer and with automatic checkpoints off, the same writes grow the WAL (the control)', async () => {
+  const { db, path } = open();
+  db.pragma('wal_autocheckpoint = 0');
+  const maxWal = await writeSteadily(db, null, path, 200);
+  assert.ok(maxWal > 200 * 8 * 4000, `the WAL holds all ${maxWal} bytes`);
+  db.close();
+});
+
+test('a checkpointer thread that cannot run hands the checkpoints back to SQLite', async () => {
+  const { db, path } = open();
+  // The thread opens the store with fileMustExist: a path that does not exist fails it at once.
+  const ckpt = new Checkpoints(db, join(dir, 'missing.db'), 128, 5);
+  for (let i = 0; i < 200 && ckpt.stats.failed === null; i++) await sleep(10);
+  assert.match(ckpt.stats.failed ?? '', /cannot open .*missing\.db/);
+  assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 128, 'automatic checkpoints are back');
+  const maxWal = await writeSteadily(db, ckpt, path, 100);
+  assert.ok(maxWal < 100 * 8 * 4000, `SQLite checkpointed at its commits: the WAL stayed at ${maxWal} bytes`);
+  await ckpt.close();
+  db.close();
+});
