@@ -32,6 +32,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
+import { Lru } from '../wire/lru.js';
 
 /** What a detail reads as when its bytes are gone (a power cut, a segment removed by hand). */
 export const DETAIL_LOST = '{"request":{},"response":null,"detailLost":true}';
@@ -63,10 +64,13 @@ export class DetailLog implements DetailSpace {
   /** Text waiting to be written (a batch's details), from the head's `size`. */
   private pending: Buffer = Buffer.allocUnsafe(1 << 20);
   private pendingBytes = 0;
-  /** Segment number -> its read descriptor (not the head's), least recently used first. */
-  private readonly fds = new Map<number, number>();
+  /**
+   * Segment number -> its read descriptor (not the head's), least recently used first; one dropped
+   * for room is closed (dropBefore and close close the others).
+   */
+  private readonly fds = new Lru<number, number>(FDS_KEPT, (_segment, fd) => closeSync(fd));
   /** `${segment}:${block}` -> the block's bytes, least recently used first. */
-  private readonly blocks = new Map<string, Buffer>();
+  private readonly blocks = new Lru<string, Buffer>(BLOCKS_KEPT);
   /** Segments of the in-memory log, by number. */
   private readonly memory = new Map<number, Segment>();
   /** Sizes of full segments (they do not change), read once. */
@@ -201,7 +205,7 @@ export class DetailLog implements DetailSpace {
     let n = 0;
     for (const s of this.segments()) {
       if (s >= segment || s >= this.head.n) continue;
-      const fd = this.fds.get(s);
+      const fd = this.fds.peek(s);
       if (fd !== undefined) {
         closeSync(fd);
         this.fds.delete(s);
@@ -275,39 +279,25 @@ export class DetailLog implements DetailSpace {
 
   private fd(segment: number): number | null {
     let fd = this.fds.get(segment);
-    if (fd !== undefined) {
-      this.fds.delete(segment);
-      this.fds.set(segment, fd);
-      return fd;
-    }
+    if (fd !== undefined) return fd;
     try {
       fd = openSync(this.file(segment), 'r');
     } catch {
       return null;
     }
-    this.fds.set(segment, fd);
-    if (this.fds.size > FDS_KEPT) {
-      const [oldest, ofd] = this.fds.entries().next().value as [number, number];
-      closeSync(ofd);
-      this.fds.delete(oldest);
-    }
+    this.fds.set(segment, fd); // closes the least recently used past FDS_KEPT
     return fd;
   }
 
   private block(segment: number, block: number): Buffer | null {
     const key = `${segment}:${block}`;
     let buf = this.blocks.get(key);
-    if (buf) {
-      this.blocks.delete(key);
-      this.blocks.set(key, buf);
-      return buf;
-    }
+    if (buf) return buf;
     const fd = segment === this.head.n ? this.head.fd : this.fd(segment);
     if (fd === null) return null;
     buf = Buffer.allocUnsafe(BLOCK_BYTES);
     if (!readFully(fd, buf, block * BLOCK_BYTES)) return null;
     this.blocks.set(key, buf);
-    if (this.blocks.size > BLOCKS_KEPT) this.blocks.delete(this.blocks.keys().next().value as string);
     return buf;
   }
 }

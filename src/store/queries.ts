@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
+import { Lru } from '../wire/lru.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { type SummaryRecord, summaryOf } from './entry-rows.js';
 import { StoreError } from './errors.js';
@@ -49,28 +50,25 @@ const FROM_ENTRIES = 'FROM entries e LEFT JOIN entry_details d ON d.id = e.id';
 
 /** Prepared statements by SQL text, the least recently used dropped past `size` (and counted). */
 export class StatementCache {
-  private readonly statements = new Map<string, Database.Statement>();
-  evicted = 0;
+  private readonly statements: Lru<string, Database.Statement>;
 
   constructor(
     readonly db: Database.Database,
-    private readonly size = 64,
-  ) {}
+    size = 64,
+  ) {
+    this.statements = new Lru(size);
+  }
+
+  /** Statements dropped to make room since the cache was made. */
+  get evicted(): number {
+    return this.statements.evictions;
+  }
 
   get(sql: string): Database.Statement {
     let st = this.statements.get(sql);
-    if (st) {
-      this.statements.delete(sql);
-      this.statements.set(sql, st);
-      return st;
-    }
+    if (st) return st;
     st = this.db.prepare(sql);
     this.statements.set(sql, st);
-    if (this.statements.size > this.size) {
-      const oldest = this.statements.keys().next().value as string;
-      this.statements.delete(oldest);
-      this.evicted++;
-    }
     return st;
   }
 

@@ -4,6 +4,7 @@
  * limiter). `peek` reads the slot and, when there is none or its answer expired, starts the lookup;
  * it never awaits anything, so the hot path costs a Map lookup.
  */
+import { Lru } from '../../wire/lru.js';
 import { addressScope, lookupAddress } from './addresses.js';
 import type { GeoIp } from './geoip.js';
 import type {
@@ -12,7 +13,6 @@ import type {
   ExternalNamerWithStats,
   ResolvedExternalOptions,
 } from './index.js';
-import { Lru } from './lru.js';
 import { type QueuedTask, RateLimiter } from './rate-limiter.js';
 import type { PtrAnswer, ReverseDns } from './reverse-dns.js';
 

@@ -1,8 +1,10 @@
-/** The namer's small parts: address scopes (by the RFCs' ranges), the LRU, the rate limiter's window and queue. */
+/**
+ * The namer's small parts: address scopes (by the RFCs' ranges), the rate limiter's window and queue
+ * (its LRU cache is tested in test/wire/lru.test.ts).
+ */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { addressScope, lookupAddress } from '../../../src/enrich/external/addresses.js';
-import { Lru } from '../../../src/enrich/external/lru.js';
 import { RateLimiter } from '../../../src/enrich/external/rate-limiter.js';
 
 describe('address scopes', () => {
@@ -50,38 +52,6 @@ describe('address scopes', () => {
     assert.equal(lookupAddress('2001:db8::7'), '2001:db8::7');
     assert.equal(lookupAddress('example.com'), null);
     assert.equal(lookupAddress('1.2.3.256'), null);
-  });
-});
-
-describe('LRU', () => {
-  test('a hit keeps an entry; the least recently used goes when full', () => {
-    const l = new Lru<string, number>(2);
-    l.set('a', 1);
-    l.set('b', 2);
-    assert.equal(l.get('a'), 1);
-    l.set('c', 3);
-    assert.equal(l.has('b'), false);
-    assert.equal(l.get('a'), 1);
-    assert.equal(l.get('c'), 3);
-    assert.equal(l.size, 2);
-    assert.equal(l.evictions, 1);
-    l.set('a', 10); // replacing is not growing
-    assert.equal(l.size, 2);
-    assert.equal(l.evictions, 1);
-  });
-  test('a hit on one of the youngest quarter is not moved; an older one is', () => {
-    const l = new Lru<string, number>(8);
-    for (let i = 0; i < 8; i++) l.set(`k${i}`, i);
-    l.get('k0'); // oldest: moved to the young end
-    l.get('k7'); // youngest: stays
-    l.set('k8', 8);
-    assert.equal(l.has('k0'), true);
-    assert.equal(l.has('k1'), false, 'k1 is the least recently used now');
-    // Every key survives as long as it is asked about more often than a quarter of the capacity turns over.
-    for (let i = 9; i < 200; i++) {
-      l.set(`k${i}`, i);
-      assert.equal(l.get('k0'), 0);
-    }
   });
 });
 
