@@ -15,6 +15,10 @@
  * never taken for the copy of the original. A copy on the *same* interface is kept (it is a real
  * duplicate on that wire, and the tracker counts it as a retransmission, as tshark would).
  *
+ * The headers hashed are the innermost ones (through the tunnels the decoder opens: VXLAN, Geneve,
+ * IP in IP, GRE, ERSPAN), so an agent capturing the node's uplink, where an overlay network carries
+ * a pod's packet encapsulated, and the pod's veth, where it is plain, counts it once.
+ *
  * Not deduplicated: traffic rewritten between the two interfaces (a Service's DNAT, masquerade),
  * which is two different packets on the wire and shows as two connections.
  *
@@ -23,7 +27,7 @@
  * between the two copies.
  */
 import type { CapturedPacket } from '../capture/packet.js';
-import { ipOffset } from '../decode/link.js';
+import { innermostIp, type TunnelInner } from '../decode/tunnels.js';
 
 const WAYS = 4;
 
@@ -38,6 +42,7 @@ export class CrossInterfaceDedupe {
   /** The two running hashes of the packet being looked at. */
   private a = 0;
   private c = 0;
+  private readonly inner: TunnelInner = { at: 0, type: 0 };
 
   /**
    * @param windowMicros how far apart (capture time) the two copies may be: a bridge forwards in
@@ -61,9 +66,10 @@ export class CrossInterfaceDedupe {
     const b = pkt.data;
     const start = pkt.offset;
     const end = start + pkt.caplen;
-    const rel = ipOffset(pkt.linkType, b, start, end);
-    if (rel < 0) return false;
-    const ip = start + rel;
+    // Inside the tunnels the decoder opens: on the node's uplink a pod's packet is inside VXLAN (or
+    // Geneve, IP in IP...), on the pod's veth it is plain, and it is the same packet.
+    const ip = innermostIp(pkt.linkType, b, start, end, this.inner);
+    if (ip < 0) return false;
     if (end - ip < 20) return false;
     this.a = 0x811c9dc5; // FNV-1a offset basis
     this.c = 0x9747b28c; // the second hash's seed (MurmurHash3-style mixing)

@@ -17,6 +17,23 @@ import { DEFAULT_FRAGMENT_OPTIONS, Defragmenter, type FragmentOptions } from './
 import { ipOffset, LINK_NOT_IP, LINK_TRUNCATED } from './link.js';
 import { DecodedPacket, DecodeResult } from './packet.js';
 import { decodeTcp, decodeUdp } from './transport.js';
+import {
+  ETHERTYPE_BRIDGED,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  geneve,
+  gre,
+  MAX_TUNNEL_DEPTH,
+  PORT_GENEVE,
+  PORT_VXLAN,
+  PORT_VXLAN_LINUX,
+  PROTO_GRE,
+  PROTO_IPIP,
+  PROTO_IPV6_IN_IP,
+  Tunnel,
+  type TunnelInner,
+  vxlan,
+} from './tunnels.js';
 
 const NH_HOPOPTS = 0;
 const NH_ROUTING = 43;
@@ -30,20 +47,6 @@ const NH_HIP = 139;
 const NH_SHIM6 = 140;
 const MAX_EXTENSION_HEADERS = 16;
 
-const PROTO_IPIP = 4;
-const PROTO_IPV6_IN_IP = 41;
-const PROTO_GRE = 47;
-const PORT_VXLAN = 4789;
-const PORT_VXLAN_LINUX = 8472;
-const PORT_GENEVE = 6081;
-const ETHERTYPE_IPV4 = 0x0800;
-const ETHERTYPE_IPV6 = 0x86dd;
-const ETHERTYPE_BRIDGED = 0x6558; // Transparent Ethernet Bridging: an Ethernet frame follows
-const ETHERTYPE_ERSPAN2 = 0x88be;
-const ETHERTYPE_ERSPAN3 = 0x22eb;
-/** Tunnels inside tunnels are legal; past this many levels the packet is taken for hostile. */
-const MAX_TUNNEL_DEPTH = 4;
-
 export class Decoder {
   readonly packet = new DecodedPacket();
   readonly defrag: Defragmenter;
@@ -54,6 +57,8 @@ export class Decoder {
   tunnelled = 0;
   /** Tunnel levels being opened for the current packet. */
   private depth = 0;
+  /** Where the tunnel header being opened says its packet is (tunnels.ts). */
+  private readonly inner: TunnelInner = { at: 0, type: 0 };
 
   constructor(
     private readonly errors: ErrorCounters,
@@ -252,7 +257,7 @@ export class Decoder {
       if (port === PORT_VXLAN || port === PORT_VXLAN_LINUX || port === PORT_GENEVE) {
         const p = d.payloadOffset;
         const e = p + d.payloadLength;
-        const inner = port === PORT_GENEVE ? this.geneve(d, b, p, e) : this.vxlan(d, b, p, e);
+        const inner = this.overUdp(d, b, p, e, port);
         if (inner !== null) return inner;
       }
       return r;
@@ -265,73 +270,40 @@ export class Decoder {
         Math.min(end, wireEnd),
         proto === PROTO_IPIP ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6,
       );
-    if (proto === PROTO_GRE) return this.gre(d, b, start, Math.min(end, wireEnd));
+    if (proto === PROTO_GRE) {
+      const e = Math.min(end, wireEnd);
+      return this.opened(d, b, gre(b, start, e, this.inner), e);
+    }
     d.protocol = proto;
     this.otherIp++;
     return DecodeResult.Other;
   }
 
-  /** VXLAN (RFC 7348 §5): flags with the I bit, 3 reserved bytes, the VNI, a reserved byte, then Ethernet. */
-  private vxlan(d: DecodedPacket, b: Uint8Array, p: number, end: number): DecodeResult | null {
-    // Only a header with the I flag (a valid VNI) is taken for VXLAN; the other flag bits are
-    // "ignored on receipt" (RFC 7348 §5): the Group Policy extension sets 0x80 over the same frames.
-    if (end - p < 8 + 14 || (b[p]! & 0x08) === 0) return null;
-    return this.tunnel(d, b, p + 8, end, ETHERTYPE_BRIDGED);
+  /** A VXLAN or Geneve header in a UDP payload: the packet inside, or null when it is not one. */
+  private overUdp(
+    d: DecodedPacket,
+    b: Uint8Array,
+    p: number,
+    end: number,
+    port: number,
+  ): DecodeResult | null {
+    const t = port === PORT_GENEVE ? geneve(b, p, end, this.inner) : vxlan(b, p, end, this.inner);
+    if (t === Tunnel.Not) return null;
+    return this.opened(d, b, t, end);
   }
 
-  /** Geneve (RFC 8926 §3.4): version 0, options length in 4-byte words, protocol type, VNI, options. */
-  private geneve(d: DecodedPacket, b: Uint8Array, p: number, end: number): DecodeResult | null {
-    if (end - p < 8 || b[p]! >> 6 !== 0) return null;
-    const header = 8 + (b[p]! & 0x3f) * 4;
-    const type = (b[p + 2]! << 8) | b[p + 3]!;
-    if (type !== ETHERTYPE_BRIDGED && type !== ETHERTYPE_IPV4 && type !== ETHERTYPE_IPV6) return null;
-    if (end - p < header) {
+  /** What a tunnel header parser found (tunnels.ts), as a decode result. */
+  private opened(d: DecodedPacket, b: Uint8Array, t: Tunnel, end: number): DecodeResult {
+    if (t === Tunnel.Truncated) {
       this.errors.add('tunnel.truncated');
       return DecodeResult.Error;
     }
-    return this.tunnel(d, b, p + header, end, type);
-  }
-
-  /**
-   * GRE (RFC 2784, keys and sequence numbers RFC 2890): flags and version 0, protocol type, then
-   * the optional checksum, key and sequence number. ERSPAN II and III (draft-foschiano-erspan) carry
-   * a mirrored Ethernet frame after their own header. Version 1 (PPTP's) and other payloads: Other.
-   */
-  private gre(d: DecodedPacket, b: Uint8Array, p: number, end: number): DecodeResult {
-    if (end - p < 4) {
-      this.errors.add('tunnel.truncated');
-      return DecodeResult.Error;
-    }
-    const flags = b[p]!;
-    const version = b[p + 1]! & 0x07;
-    const type = (b[p + 2]! << 8) | b[p + 3]!;
-    let at = p + 4;
-    if (flags & 0x80) at += 4; // checksum and reserved
-    if (flags & 0x20) at += 4; // key
-    if (flags & 0x10) at += 4; // sequence number
-    if (version === 0 && type === ETHERTYPE_ERSPAN2) at += 8;
-    else if (version === 0 && type === ETHERTYPE_ERSPAN3) {
-      // 12 bytes, and an 8-byte platform subheader when its O flag (the last bit) is set.
-      if (end - at >= 12 && (b[at + 11]! & 0x01) !== 0) at += 8;
-      at += 12;
-    }
-    const known =
-      type === ETHERTYPE_IPV4 ||
-      type === ETHERTYPE_IPV6 ||
-      type === ETHERTYPE_BRIDGED ||
-      type === ETHERTYPE_ERSPAN2 ||
-      type === ETHERTYPE_ERSPAN3;
-    if (version !== 0 || !known) {
+    if (t === Tunnel.Other) {
       d.protocol = PROTO_GRE;
       this.otherIp++;
       return DecodeResult.Other;
     }
-    if (at > end) {
-      this.errors.add('tunnel.truncated');
-      return DecodeResult.Error;
-    }
-    const inner = type === ETHERTYPE_IPV4 || type === ETHERTYPE_IPV6 ? type : ETHERTYPE_BRIDGED;
-    return this.tunnel(d, b, at, end, inner);
+    return this.tunnel(d, b, this.inner.at, end, this.inner.type);
   }
 
   /** The packet inside a tunnel, from `start`: an Ethernet frame (ETHERTYPE_BRIDGED) or an IP header. */

@@ -5,9 +5,24 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { CrossInterfaceDedupe } from '../../src/agent/dedupe.js';
 import { CapturedPacket, LinkType } from '../../src/capture/packet.js';
-import { EtherType, ethernet, IpProtocol, ipv4, ipv6, TcpFlags, tcp, udp } from '../support/packets.js';
+import { innermostIp } from '../../src/decode/tunnels.js';
+import {
+  EtherType,
+  ethernet,
+  geneve,
+  gre,
+  IpProtocol,
+  ipv4,
+  ipv6,
+  TcpFlags,
+  TunnelType,
+  tcp,
+  udp,
+  vxlan,
+} from '../support/packets.js';
 
 interface Seg {
   id?: number;
@@ -105,6 +120,46 @@ describe('cross-interface dedupe', () => {
     assert.equal(d.isDuplicate(packet(f, 1_030_000), 1), false);
   });
 
+  test('encapsulated on the uplink, plain on the veth: VXLAN (both ports), Geneve, IP in IP and GRE copies are caught', () => {
+    // The node routes the pod's packet into the overlay: the inner TTL is one less.
+    const plain = frame({});
+    const inner = frame({ ttl: 63 });
+    const innerIp = inner.subarray(14);
+    const underlay = (protocol: number, payload: Uint8Array) =>
+      ethernet(
+        { etherType: EtherType.IPV4 },
+        ipv4({ src: '192.0.2.1', dst: '192.0.2.2', protocol, id: 999, ttl: 64 }, payload),
+      );
+    const overUdp = (port: number, payload: Uint8Array) =>
+      underlay(IpProtocol.UDP, udp({ srcPort: 51000, dstPort: port }, payload));
+    const wrapped = {
+      'VXLAN 4789': overUdp(4789, vxlan(42, inner)),
+      'VXLAN 8472': overUdp(8472, vxlan(1, inner)),
+      'Geneve, Ethernet inside': overUdp(6081, geneve(7, TunnelType.BRIDGED, inner)),
+      'Geneve, IP inside': overUdp(6081, geneve(7, EtherType.IPV4, innerIp)),
+      'IP in IP': underlay(IpProtocol.IPIP, innerIp),
+      'GRE with a key': underlay(IpProtocol.GRE, gre({ protocol: EtherType.IPV4, key: 5 }, innerIp)),
+    };
+    for (const [kind, outer] of Object.entries(wrapped)) {
+      const d = new CrossInterfaceDedupe();
+      assert.equal(d.isDuplicate(packet(plain, 1_000), 0), false, kind);
+      assert.equal(d.isDuplicate(packet(outer, 1_030), 1), true, `${kind}: the copy on the uplink`);
+      // And the other way round: the uplink's copy first.
+      const e = new CrossInterfaceDedupe();
+      assert.equal(e.isDuplicate(packet(outer, 2_000), 1), false, kind);
+      assert.equal(e.isDuplicate(packet(plain, 2_010), 0), true, `${kind}: the copy on the veth`);
+    }
+    // Another segment inside the tunnel is another packet; a UDP datagram on 4789 without VXLAN's I
+    // flag is not a tunnel, so it is only itself.
+    const d = new CrossInterfaceDedupe();
+    assert.equal(d.isDuplicate(packet(plain, 1_000), 0), false);
+    assert.equal(
+      d.isDuplicate(packet(overUdp(4789, vxlan(42, frame({ ttl: 63, seq: 2 }))), 1_010), 1),
+      false,
+    );
+    assert.equal(d.isDuplicate(packet(overUdp(4789, vxlan(42, inner, 0x00)), 1_020), 1), false);
+  });
+
   test('UDP and non-IP: UDP copies are caught; ARP is never a duplicate', () => {
     const d = new CrossInterfaceDedupe();
     const dns = ethernet(
@@ -132,5 +187,43 @@ describe('cross-interface dedupe', () => {
       if (j >= 0 && d.isDuplicate(packet(frames[j]!, j + 5), 1)) dups++;
     }
     assert.equal(dups, 50_000);
+  });
+});
+
+describe('innermostIp (the tunnels the dedupe looks through)', () => {
+  test('on mutated and cut tunnel frames: no exception, and an answer inside the frame or -1', () => {
+    const inner = frame({ ttl: 63 });
+    const seeds = [
+      ethernet(
+        { etherType: EtherType.IPV4 },
+        ipv4(
+          { src: '192.0.2.1', dst: '192.0.2.2', protocol: IpProtocol.UDP },
+          udp({ srcPort: 1, dstPort: 4789 }, vxlan(1, inner)),
+        ),
+      ),
+      ethernet(
+        { etherType: EtherType.IPV4 },
+        ipv4(
+          { src: '192.0.2.1', dst: '192.0.2.2', protocol: IpProtocol.GRE },
+          gre({ protocol: EtherType.IPV4 }, inner.subarray(14)),
+        ),
+      ),
+    ];
+    const scratch = { at: 0, type: 0 };
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...seeds),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+        fc.nat(),
+        (seed, flips, cut) => {
+          const b = seed.slice();
+          for (const [at, v] of flips) b[at % b.length] = v;
+          const end = cut % (b.length + 1);
+          const ip = innermostIp(LinkType.ETHERNET, b, 0, end, scratch);
+          return ip === -1 || (ip >= 14 && ip < end);
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

@@ -11,6 +11,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
+import { CrossInterfaceDedupe } from '../../src/agent/dedupe.js';
+import { readCaptureFile } from '../../src/capture/file-source.js';
 import { CapturedPacket, LinkType } from '../../src/capture/packet.js';
 import { Decoder } from '../../src/decode/decoder.js';
 import { DecodeResult } from '../../src/decode/packet.js';
@@ -196,12 +198,18 @@ describe('a real VXLAN overlay (the kernel: 4789, and 8472 as Flannel runs it)',
     await waitFor(() => node.exec(a.ns, 'curl', ['-sf', '--max-time', '1', 'http://10.244.1.20:8080/ready']));
     file = `${dir}/underlay.pcap`;
     const cap = await node.capture(b.hostIf, file);
+    // The same traffic plain, where pod b's kernel hands it to and takes it from its VXLAN devices.
+    const plain = await Promise.all(
+      ['vx0', 'vx1'].map((dev) => node.capture(dev, `${dir}/${dev}.pcap`, [], b.ns)),
+    );
     for (const url of [
       'http://10.244.1.20:8080/first',
       'http://10.244.2.20:8080/flannel',
       'http://10.244.1.20:8080/third',
     ])
       await node.exec(a.ns, 'curl', ['-sf', '--max-time', '5', url]);
+    // The plain captures stop first: every packet they hold has its copy on the underlay (started first too).
+    for (const c of plain) assert.equal(await c.stop(), 0, 'tcpdump dropped nothing');
     assert.equal(await cap.stop(), 0, 'tcpdump dropped nothing');
   });
 
@@ -250,5 +258,40 @@ describe('a real VXLAN overlay (the kernel: 4789, and 8472 as Flannel runs it)',
       (await tsharkFields(file, 'tcp.port==8080', ['tcp.stream'], ['udp.port==8472,vxlan'])).map(([s]) => s),
     );
     assert.equal(streams.size, 3);
+  });
+
+  test("an agent capturing the underlay and the pods' VXLAN devices counts every packet once", async () => {
+    // As the agent hands them over: each interface's packets, in capture-time order across the three.
+    const packets: { pkt: CapturedPacket; iface: number }[] = [];
+    for (const [iface, name] of ['underlay', 'vx0', 'vx1'].entries()) {
+      await readCaptureFile(
+        `${dir}/${name}.pcap`,
+        (p) => {
+          const c = new CapturedPacket();
+          c.data = p.data.slice(p.offset, p.offset + p.caplen);
+          c.caplen = p.caplen;
+          c.wirelen = p.wirelen;
+          c.tsMicros = p.tsMicros;
+          c.linkType = p.linkType;
+          packets.push({ pkt: c, iface });
+        },
+        new ErrorCounters(),
+      );
+    }
+    packets.sort((x, y) => x.pkt.tsMicros - y.pkt.tsMicros);
+    const dedupe = new CrossInterfaceDedupe();
+    const dropped = [0, 0, 0];
+    for (const { pkt, iface } of packets) if (dedupe.isDuplicate(pkt, iface)) dropped[iface]!++;
+    // tshark's count of the IP packets on the VXLAN devices (the requests, and the kernel's own IPv6
+    // neighbour discovery): each is inside a VXLAN packet on the underlay.
+    const plainIp = (
+      await Promise.all(
+        ['vx0', 'vx1'].map((dev) => tsharkFields(`${dir}/${dev}.pcap`, 'ip || ipv6', ['frame.number'])),
+      )
+    ).map((rows) => rows.length);
+    assert.ok(plainIp[0]! >= 10 && plainIp[1]! >= 5, `IP packets on vx0, vx1: ${plainIp.join(', ')}`);
+    // Whichever copy came first is kept: together, one of each pair is dropped.
+    assert.equal(dropped[0]! + dropped[1]! + dropped[2]!, plainIp[0]! + plainIp[1]!);
+    assert.equal(dedupe.duplicates, plainIp[0]! + plainIp[1]!);
   });
 });

@@ -100,9 +100,9 @@ export class Node {
     return child;
   }
 
-  /** Starts tcpdump on one of the node's interfaces; see `captureInterface`. */
-  capture(iface: string, file: string, filter: string[] = []): Promise<Capture> {
-    return captureInterface(iface, file, filter);
+  /** Starts tcpdump on one of the node's interfaces, or on one inside pod namespace `ns`; see `captureInterface`. */
+  capture(iface: string, file: string, filter: string[] = [], ns?: string): Promise<Capture> {
+    return captureInterface(iface, file, filter, ns);
   }
 
   /** Stops everything started and removes the pods and the bridge (also leftovers of a failed run). */
@@ -151,16 +151,21 @@ export interface Capture {
  * Starts tcpdump on `iface` (a pod's host-side veth, or `lo` for the machine's own servers) writing
  * `file`, with an optional capture filter (`['tcp', 'port', '6379']`); resolves once it is listening.
  */
-export async function captureInterface(iface: string, file: string, filter: string[] = []): Promise<Capture> {
+export async function captureInterface(
+  iface: string,
+  file: string,
+  filter: string[] = [],
+  ns?: string,
+): Promise<Capture> {
   // --immediate-mode: without it libpcap hands packets over a block at a time (TPACKET_V3), and a
   // SIGINT drops the unfinished block, i.e. the last second of traffic. -B: a 128 MiB kernel
   // buffer (KiB), as the default 2 MiB overflows under bursts (redis-benchmark's 50 pipelining
   // clients) on a busy 2-core machine.
-  const child = spawn(
-    'tcpdump',
-    ['-i', iface, '-s', '0', '-U', '--immediate-mode', '-B', '131072', '-w', file, ...filter],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
+  const args = ['-i', iface, '-s', '0', '-U', '--immediate-mode', '-B', '131072', '-w', file, ...filter];
+  // `ip netns exec` execs tcpdump: the child is tcpdump itself, and SIGINT reaches it.
+  const child = ns
+    ? spawn('ip', ['netns', 'exec', ns, 'tcpdump', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn('tcpdump', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
