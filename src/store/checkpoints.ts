@@ -64,6 +64,8 @@ export class Checkpoints {
     path: string,
     private readonly resetPages: number,
     private readonly intervalMs = ROUND_INTERVAL_MS,
+    /** Called with the stats after each round, and when the thread fails. */
+    private readonly onStats: (stats: CheckpointStats) => void = () => {},
   ) {
     this.passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
     db.pragma('wal_autocheckpoint = 0');
@@ -75,6 +77,7 @@ export class Checkpoints {
       this.stats.rounds++;
       this.stats.maxLogPages = Math.max(this.stats.maxLogPages, m.log);
       if (m.log >= this.resetPages) this.restartDue = true;
+      this.onStats({ ...this.stats });
     });
     this.worker.on('error', (err) => this.fail(threadFailure(err)));
     this.worker.on('exit', (code) => this.fail(`the checkpointer thread exited (code ${code})`));
@@ -88,6 +91,7 @@ export class Checkpoints {
     if (!this.restartDue || this.running) return;
     this.restartDue = false;
     this.stats.restarts++;
+    this.onStats({ ...this.stats });
     try {
       this.passive.get();
     } catch {}
@@ -129,5 +133,6 @@ export class Checkpoints {
     if (this.timer) clearTimeout(this.timer);
     // Back to SQLite's own: a checkpoint at the commit that takes the WAL past the threshold.
     this.db.pragma(`wal_autocheckpoint = ${this.resetPages}`);
+    this.onStats({ ...this.stats });
   }
 }

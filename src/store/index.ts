@@ -12,6 +12,7 @@ import { existsSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
 import type { ConnectionRecord } from '../flows/connection.js';
+import type { CheckpointStats } from './checkpoints.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { DetailLog, registerDetailFunction } from './detail-log.js';
 import {
@@ -509,7 +510,7 @@ export class Store {
    * Counts: entries and connection records stored, the files' bytes (database, WAL, detail log),
    * the data's bytes as retention measures them against maxBytes (dataBytes), agents with a
    * watermark; since open, records ingest() skipped as malformed and filter statements evicted from
-   * the statement cache.
+   * the statement cache; with a writer thread, its checkpoints (checkpoints.ts; null inline).
    */
   stats(): {
     entries: number;
@@ -519,6 +520,7 @@ export class Store {
     agents: number;
     rejected: number;
     statementsEvicted: number;
+    checkpoints: CheckpointStats | null;
   } {
     this.assertOpen();
     return {
@@ -529,6 +531,7 @@ export class Store {
       agents: (this.s.countAgents.get() as { n: number }).n,
       rejected: this.rejected,
       statementsEvicted: this.cache.evicted,
+      checkpoints: this.thread ? { ...this.thread.checkpoints } : null,
     };
   }
 

@@ -10,7 +10,13 @@ import { DetailFiles } from './detail-log.js';
 import { failedReply, type ThreadReply } from './errors.js';
 import { Retention } from './retention.js';
 import { DEFAULT_TUNING, openConnection } from './schema.js';
-import { type BatchResult, BatchWriter, type WriterRequest, type WriterThreadData } from './writer.js';
+import {
+  type BatchResult,
+  BatchWriter,
+  type WriterNotice,
+  type WriterRequest,
+  type WriterThreadData,
+} from './writer.js';
 
 const port = parentPort;
 if (!port) throw new Error('writer-thread.js runs as a worker thread (src/store/writer.ts)');
@@ -18,7 +24,10 @@ const { path } = workerData as WriterThreadData;
 const db = openConnection(path);
 const writer = new BatchWriter(db);
 const retention = new Retention(db);
-const checkpoints = new Checkpoints(db, path, DEFAULT_TUNING.checkpointPages);
+// The checkpoints' figures go to the store's owner as they change (Store.stats().checkpoints).
+const checkpoints = new Checkpoints(db, path, DEFAULT_TUNING.checkpointPages, undefined, (stats) =>
+  port.postMessage({ checkpoints: stats } satisfies WriterNotice),
+);
 const queue: WriterRequest[] = [];
 let scheduled = false;
 

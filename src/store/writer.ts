@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Entry } from '../dissect/entry.js';
 import type { ConnectionRecord } from '../flows/connection.js';
+import type { CheckpointStats } from './checkpoints.js';
 import type { DetailLog } from './detail-log.js';
 import {
   detailJson,
@@ -174,6 +175,11 @@ export type WriterRequest =
   | { n: number; kind: 'retention'; limits: RetentionLimits; nowUs: number; keepSegmentsFrom: number }
   | { n: number; kind: 'close' };
 
+/** What the writer thread tells unasked: its checkpoints' figures, as they change. */
+export interface WriterNotice {
+  checkpoints: CheckpointStats;
+}
+
 /** The options the writer thread opens its connection with (its workerData). */
 export interface WriterThreadData {
   path: string;
@@ -191,13 +197,19 @@ export class WriterThread {
   private failure: Error | null = null;
   /** The thread was told to end: its exit is not a failure. */
   private closing = false;
+  /** The checkpointer's figures as the thread last told them. */
+  private checkpointStats: CheckpointStats = { rounds: 0, restarts: 0, maxLogPages: 0, failed: null };
 
   constructor(path: string) {
     const data: WriterThreadData = { path };
     this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: data });
     // The store's owner decides when the process ends (close() ends the thread).
     this.worker.unref();
-    this.worker.on('message', (m: ThreadReply) => {
+    this.worker.on('message', (m: ThreadReply | WriterNotice) => {
+      if ('checkpoints' in m) {
+        this.checkpointStats = m.checkpoints;
+        return;
+      }
       const p = this.pending.get(m.n);
       if (!p) return;
       this.pending.delete(m.n);
@@ -211,6 +223,11 @@ export class WriterThread {
   /** Why the thread stopped (every write fails from then on), or null while it runs. */
   get failed(): Error | null {
     return this.failure;
+  }
+
+  /** The checkpoints run beside the thread's commits (checkpoints.ts), as last told. */
+  get checkpoints(): CheckpointStats {
+    return this.checkpointStats;
   }
 
   write(batches: PreparedBatch[]): Promise<BatchResult[]> {

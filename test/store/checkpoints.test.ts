@@ -11,7 +11,9 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Checkpoints } from '../../src/store/checkpoints.js';
+import { Store } from '../../src/store/index.js';
 import { tempDir } from './fixtures.js';
+import { makeEntry } from './records.js';
 
 const dir = tempDir();
 let n = 0;
@@ -86,4 +88,21 @@ test('a checkpointer thread that cannot run hands the checkpoints back to SQLite
   assert.ok(maxWal < 100 * 8 * 4000, `SQLite checkpointed at its commits: the WAL stayed at ${maxWal} bytes`);
   await ckpt.close();
   db.close();
+});
+
+test("a store's writer thread reports its checkpoints in stats(); an inline store has none", async () => {
+  const path = join(dir, `c${++n}.db`);
+  const store = Store.open({ path, writer: 'thread' });
+  assert.deepEqual(store.stats().checkpoints, { rounds: 0, restarts: 0, maxLogPages: 0, failed: null });
+  await store.write([{ source: null, entries: [makeEntry(Date.now() * 1000)], connections: [] }]);
+  // A round follows a commit within the interval (500 ms).
+  for (let i = 0; i < 100 && (store.stats().checkpoints?.rounds ?? 0) === 0; i++) await sleep(20);
+  const c = store.stats().checkpoints;
+  assert.ok(c && c.rounds >= 1, `rounds: ${c?.rounds}`);
+  assert.ok(c.maxLogPages > 0, 'the round found the commit in the WAL');
+  assert.equal(c.failed, null);
+  await store.close();
+  const inline = Store.open({ path: join(dir, `c${++n}.db`) });
+  assert.equal(inline.stats().checkpoints, null);
+  await inline.close();
 });

@@ -29,7 +29,8 @@ function contents(store: Store) {
   const json = store.db.prepare(
     `SELECT ${store.sqlTarget.json} AS j FROM entries e LEFT JOIN entry_details d ON d.id = e.id WHERE e.id = ?`,
   );
-  const { fileBytes: _bytes, ...stats } = store.stats();
+  // The checkpoints are the writer thread's own (null inline): not part of what was stored.
+  const { fileBytes: _bytes, checkpoints: _checkpoints, ...stats } = store.stats();
   return {
     summaries: all,
     whole: all.map((s) => store.entry(s.id)),
