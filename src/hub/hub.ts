@@ -15,7 +15,7 @@ import type { ConnectionRecord } from '../flows/connection.js';
 import { HubMetrics, type MetricsOptions } from '../metrics/index.js';
 import { compileSql, parseQuery, registerSqlFunctions } from '../query/index.js';
 import { DEFAULT_RULES, type RedactionRules, redactEntry } from '../redact/index.js';
-import { Store, type StoreOptions } from '../store/index.js';
+import { type IngestBatch, Store, type StoreOptions } from '../store/index.js';
 import { registerAgentStream } from '../transport/index.js';
 import { registerApiRoutes } from './api/index.js';
 import { checkExposure, requireToken } from './auth.js';
@@ -111,6 +111,30 @@ export class Hub {
       : null;
     const dialer = this.dialer;
     if (dialer) metrics.watchTlsDials(() => dialer.stats());
+    this.storeWrites = metrics.watchStore(() => {
+      if (this.closed) return null;
+      const st = store.stats();
+      return {
+        entries: st.entries,
+        connections: st.connections,
+        fileBytes: st.fileBytes,
+        dataBytes: st.dataBytes,
+        writeFailed: store.writeFailure !== null,
+        checkpoints: st.checkpoints,
+        intake: this.intake,
+      };
+    });
+  }
+
+  /** Observes each batch's time from store.write() to its commit (podwire_store_write_seconds). */
+  private readonly storeWrites: { observeWrite(seconds: number): void };
+
+  /** store.write() of one batch, timed. */
+  private async storeBatch(batch: IngestBatch): Promise<boolean | undefined> {
+    const t0 = performance.now();
+    const [stored] = await this.store.write([batch]);
+    this.storeWrites.observeWrite((performance.now() - t0) / 1000);
+    return stored;
   }
 
   /** Opens the store and listens. Throws HubConfigError (bad exposure) or the store's open error. */
@@ -205,7 +229,7 @@ export class Hub {
           const entries = this.prepareEntries(rawEntries);
           const connections = this.prepareConnections(rawConnections);
           const ids: (string | null)[] = [];
-          const [stored] = await store.write([{ source: src, entries, connections, ids }]);
+          const stored = await this.storeBatch({ source: src, entries, connections, ids });
           if (stored) {
             this.intake.batches++;
             this.publish(entries, ids, connections);
@@ -268,7 +292,7 @@ export class Hub {
     this.pendingEntries = [];
     this.pendingConnections = [];
     const ids: (string | null)[] = [];
-    const stored = this.store.write([{ source: null, entries, connections, ids }]);
+    const stored = this.storeBatch({ source: null, entries, connections, ids });
     this.flushing = this.flushing
       .then(() => stored)
       .then(

@@ -28,6 +28,7 @@ import {
 } from './labels.js';
 import { type GuardCounters, type Removable, SeriesGuard } from './series-guard.js';
 import { type GaugeSample, StateGauge } from './state-gauge.js';
+import { registerStoreMetrics, type StoreFigures } from './store.js';
 import { SumCountSummary } from './sum-count-summary.js';
 import { connectionCert, entryCertExpiry } from './tls.js';
 
@@ -437,6 +438,14 @@ export class HubMetrics {
         this.inc({ result: 'dropped' }, s.dropped);
       },
     });
+  }
+
+  /**
+   * The hub's intake and store series (src/metrics/store.ts), read from `figures` at each scrape
+   * (null: nothing to report, the store closed); returns what observes a batch's time to its commit.
+   */
+  watchStore(figures: () => StoreFigures | null): { observeWrite(seconds: number): void } {
+    return registerStoreMetrics(this.registry, figures);
   }
 
   /** Connections whose latest record said open (agents report long-lived ones periodically). */

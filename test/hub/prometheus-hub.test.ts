@@ -20,6 +20,7 @@ describe('a real Prometheus scrapes a running hub, with its token', {
   let prom: Prometheus;
   let sentBytes = 0;
   let httpEntries = 0;
+  let allEntries = 0;
 
   before(async () => {
     hub = await Hub.start({ store: { path: ':memory:' }, host: '127.0.0.1', port: 0, token: TOKEN });
@@ -30,6 +31,7 @@ describe('a real Prometheus scrapes a running hub, with its token', {
     // k8spacket's summaries are observed when a connection closes.
     sentBytes = connections.filter((c) => c.closeReason !== 'open').reduce((n, c) => n + c.sent.bytes, 0);
     httpEntries = entries.filter((e) => e.protocol === 'http').length;
+    allEntries = entries.length;
     assert.ok(sentBytes > 0 && httpEntries > 0);
 
     const target = new URL(hub.url()).host;
@@ -50,7 +52,12 @@ describe('a real Prometheus scrapes a running hub, with its token', {
         const t = await prom.targets();
         const ok = t.find((x) => x.labels.job === 'podwire')?.health === 'up';
         const refused = t.find((x) => x.labels.job === 'no-token')?.health === 'down';
-        return ok && refused && (await prom.query('k8s_packet_bytes_sent_sum')).length > 0;
+        return (
+          ok &&
+          refused &&
+          (await prom.query('k8s_packet_bytes_sent_sum')).length > 0 &&
+          (await prom.query('podwire_store_entries')).length > 0
+        );
       },
       30_000,
     );
@@ -75,5 +82,19 @@ describe('a real Prometheus scrapes a running hub, with its token', {
   test('sum(podwire_requests_total{protocol="http"}) is the HTTP entries taken in', async () => {
     const [r] = await prom.query('sum(podwire_requests_total{job="podwire",protocol="http"})');
     assert.equal(Number(r?.value[1]), httpEntries);
+  });
+
+  test("the hub's store series: every entry taken in is stored, no write failed", async () => {
+    const [stored] = await prom.query('podwire_store_entries{job="podwire"}');
+    assert.equal(Number(stored?.value[1]), allEntries);
+    const [taken] = await prom.query('podwire_hub_records_total{job="podwire",type="entry"}');
+    assert.equal(Number(taken?.value[1]), allEntries);
+    const [failed] = await prom.query('podwire_store_write_failed{job="podwire"}');
+    assert.equal(Number(failed?.value[1]), 0);
+    // An in-memory store writes inline: no checkpointer, no rounds.
+    const [rounds] = await prom.query('podwire_store_checkpoint_rounds_total{job="podwire"}');
+    assert.equal(Number(rounds?.value[1]), 0);
+    const [writes] = await prom.query('podwire_store_write_seconds_count{job="podwire"}');
+    assert.ok(Number(writes?.value[1]) >= 1);
   });
 });

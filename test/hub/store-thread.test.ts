@@ -13,6 +13,14 @@ import { entry, removeDir, tempDir, until } from '../transport/fixtures.js';
 const dir = tempDir('podwire-hub-thread-');
 after(() => removeDir(dir));
 
+/** A sample's value on the hub's /metrics (`labels` as written there, e.g. `type="entry"`), or null. */
+async function metric(hub: Hub, name: string, labels = ''): Promise<number | null> {
+  const text = await (await fetch(`${hub.url()}/metrics`)).text();
+  const want = labels ? `${name}{${labels}} ` : `${name} `;
+  const line = text.split('\n').find((l) => l.startsWith(want));
+  return line === undefined ? null : Number(line.slice(want.length));
+}
+
 /** A hub on a file store, and an agent's client (not started) streaming to it. */
 async function hubWithAgent(path: string): Promise<{ hub: Hub; client: HubClient }> {
   const hub = await Hub.start({ store: { path }, host: '127.0.0.1', port: 0 });
@@ -38,6 +46,23 @@ test('stored through the writer thread; a dead thread acknowledges nothing and /
     };
     assert.equal(listed.entries.length, 30);
     assert.equal((await fetch(`${hub.url()}/readyz`)).status, 200);
+    // The hub's intake and store series (src/metrics/store.ts): a checkpoint round follows the commits.
+    for (let i = 0; i < 100 && ((await metric(hub, 'podwire_store_checkpoint_rounds_total')) ?? 0) < 1; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.ok(((await metric(hub, 'podwire_store_checkpoint_rounds_total')) ?? 0) >= 1, 'a checkpoint round');
+    assert.equal(await metric(hub, 'podwire_store_entries'), 30);
+    assert.equal(await metric(hub, 'podwire_hub_records_total', 'type="entry"'), 30);
+    const stored = (await metric(hub, 'podwire_hub_batches_total', 'result="stored"')) ?? 0;
+    const replays = (await metric(hub, 'podwire_hub_batches_total', 'result="replay"')) ?? 0;
+    assert.ok(stored >= 3, `batches stored: ${stored}`);
+    assert.equal(
+      await metric(hub, 'podwire_store_write_seconds_count'),
+      stored + replays,
+      'every write timed',
+    );
+    assert.ok(((await metric(hub, 'podwire_store_file_bytes')) ?? 0) > 0);
+    assert.equal(await metric(hub, 'podwire_store_write_failed'), 0);
+    assert.equal(await metric(hub, 'podwire_store_checkpointer_failed'), 0);
 
     // The writer thread dies (as a crash would).
     await (
@@ -50,6 +75,7 @@ test('stored through the writer thread; a dead thread acknowledges nothing and /
     const ready = await fetch(`${hub.url()}/readyz`);
     assert.equal(ready.status, 503);
     assert.match(await ready.text(), /the store cannot write: .*writer thread/);
+    assert.equal(await metric(hub, 'podwire_store_write_failed'), 1);
     assert.equal(hub.store.stats().entries, 30);
   } finally {
     client.close(0);
