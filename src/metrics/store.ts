@@ -59,6 +59,25 @@ export function registerStoreMetrics(
       },
     });
 
+  const labelledCounter = (
+    name: string,
+    help: string,
+    label: string,
+    values: (f: StoreFigures) => Record<string, number>,
+  ) =>
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers,
+      collect() {
+        const f = figures();
+        this.reset();
+        if (f === null) return;
+        for (const [value, n] of Object.entries(values(f))) this.inc({ [label]: value }, n);
+      },
+    });
+
   gauge('podwire_store_entries', 'Entries in the store', (f) => f.entries);
   gauge('podwire_store_connections', 'Connection records in the store', (f) => f.connections);
   gauge(
@@ -91,32 +110,18 @@ export function registerStoreMetrics(
     "1 when the checkpointer thread stopped (SQLite then checkpoints at the writer's commits)",
     (f) => (f.checkpoints === null ? null : f.checkpoints.failed === null ? 0 : 1),
   );
-  new Counter({
-    name: 'podwire_hub_records_total',
-    help: 'Records taken in from agents and the embedded agent, by type (entry, connection)',
-    labelNames: ['type'],
-    registers,
-    collect() {
-      const f = figures();
-      this.reset();
-      if (f === null) return;
-      this.inc({ type: 'entry' }, f.intake.entries);
-      this.inc({ type: 'connection' }, f.intake.connections);
-    },
-  });
-  new Counter({
-    name: 'podwire_hub_batches_total',
-    help: 'Batches stored, and replays of batches the store already had (an agent sending again after a reconnect)',
-    labelNames: ['result'],
-    registers,
-    collect() {
-      const f = figures();
-      this.reset();
-      if (f === null) return;
-      this.inc({ result: 'stored' }, f.intake.batches);
-      this.inc({ result: 'replay' }, f.intake.replays);
-    },
-  });
+  labelledCounter(
+    'podwire_hub_records_total',
+    'Records taken in from agents and the embedded agent, by type (entry, connection)',
+    'type',
+    (f) => ({ entry: f.intake.entries, connection: f.intake.connections }),
+  );
+  labelledCounter(
+    'podwire_hub_batches_total',
+    'Batches stored, and replays of batches the store already had (an agent sending again after a reconnect)',
+    'result',
+    (f) => ({ stored: f.intake.batches, replay: f.intake.replays }),
+  );
   counter(
     'podwire_hub_records_lost_total',
     'Records of the embedded agent not stored: the store failed, or was too far behind',
