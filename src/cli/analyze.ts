@@ -322,7 +322,6 @@ async function protoSchema({ files, dirs }: ProtoArgs): Promise<GrpcSchema | nul
   return schema;
 }
 
-/** Writes to stdout, waiting when the pipe is full so output is never lost or buffered without bound. */
 /**
  * Writes to stdout in 64 KiB batches. When the pipe is full (`write` returns false), `pace` hands
  * the reader a promise that resolves on 'drain': reading waits, so output is never lost and never
