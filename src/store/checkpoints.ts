@@ -53,6 +53,7 @@ export class Checkpoints {
   private restartDue = false;
   private timer: NodeJS.Timeout | null = null;
   private closing = false;
+  private closed: Promise<void> | null = null;
   readonly stats: CheckpointStats = { rounds: 0, restarts: 0, maxLogPages: 0, failed: null };
 
   /**
@@ -71,6 +72,8 @@ export class Checkpoints {
     db.pragma('wal_autocheckpoint = 0');
     const data: CheckpointerThreadData = { path, resetPages };
     this.worker = new Worker(new URL('./checkpointer-thread.js', import.meta.url), { workerData: data });
+    // The writer thread decides when it ends (close() ends this one first).
+    this.worker.unref();
     this.worker.on('message', (m: CheckpointerReply) => {
       this.running = false;
       this.lastRoundEnd = performance.now();
@@ -97,9 +100,13 @@ export class Checkpoints {
     } catch {}
   }
 
-  /** After a commit: a round, unless one is running or the last ended less than an interval ago. */
+  /**
+   * After a commit: a round, unless one is running or the last ended less than an interval ago. Also
+   * when the WAL is due to start again: should no transaction come to do it, the round still copies
+   * (and syncs) the last commits.
+   */
   afterCommit(): void {
-    if (this.running || this.restartDue || this.closing || this.stats.failed !== null) return;
+    if (this.running || this.closing || this.stats.failed !== null) return;
     const wait = this.lastRoundEnd + this.intervalMs - performance.now();
     if (wait > 0) {
       // The commits may stop here: a round then still comes, so the WAL does not keep them for long.
@@ -113,16 +120,19 @@ export class Checkpoints {
     this.worker.postMessage({ kind: 'round' } satisfies CheckpointerRequest);
   }
 
-  /** Ends the checkpointer thread once its round, if one is running, is over. */
+  /** Ends the checkpointer thread once its round, if one is running, is over. Closing again answers the same. */
   close(): Promise<void> {
+    if (this.closed) return this.closed;
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.stats.failed !== null) return Promise.resolve();
-    return new Promise((resolve) => {
-      // The thread closes its connection and its port, and so ends.
+    if (this.stats.failed !== null) return (this.closed = Promise.resolve());
+    this.closed = new Promise((resolve) => {
+      // The thread closes its connection and its port, and so ends; until then it holds the loop.
+      this.worker.ref();
       this.worker.once('exit', () => resolve());
       this.worker.postMessage({ kind: 'close' } satisfies CheckpointerRequest);
     });
+    return this.closed;
   }
 
   private fail(reason: string): void {

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { Checkpoints } from '../../src/store/checkpoints.js';
@@ -17,6 +17,14 @@ import { makeEntry } from './records.js';
 
 const dir = tempDir();
 let n = 0;
+/** Every checkpointer made here, closed at the end even when a test failed half-way. */
+const made: Checkpoints[] = [];
+after(() => Promise.all(made.map((c) => c.close())));
+function checkpoints(...args: ConstructorParameters<typeof Checkpoints>): Checkpoints {
+  const c = new Checkpoints(...args);
+  made.push(c);
+  return c;
+}
 
 /** A WAL-mode database with a table of blobs, as the store's writer connection is set up. */
 function open(): { db: Database.Database; path: string } {
@@ -49,7 +57,7 @@ async function writeSteadily(db: Database.Database, ckpt: Checkpoints | null, pa
 
 test('under steady writes the WAL is copied beside the commits and starts again instead of growing', async () => {
   const { db, path } = open();
-  const ckpt = new Checkpoints(db, path, 256, 5);
+  const ckpt = checkpoints(db, path, 256, 5);
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, "the writer's own checkpoints are off");
   const maxWal = await writeSteadily(db, ckpt, path, 600);
   await ckpt.close();
@@ -69,6 +77,24 @@ test('under steady writes the WAL is copied beside the commits and starts again 
   again.close();
 });
 
+test('when the writes stop, a round still copies the last commits, even with the WAL due to start again', async () => {
+  const { db, path } = open();
+  // Any WAL is "due to start again" at 1 page: every round sets it.
+  const ckpt = checkpoints(db, path, 1, 5);
+  const insert = db.prepare('INSERT INTO t (b) VALUES (randomblob(4000))');
+  insert.run();
+  ckpt.afterCommit();
+  for (let i = 0; i < 100 && ckpt.stats.rounds === 0; i++) await sleep(5);
+  assert.equal(ckpt.stats.rounds, 1);
+  // The last commit, with the restart due: no transaction follows to do it.
+  insert.run();
+  ckpt.afterCommit();
+  for (let i = 0; i < 100 && ckpt.stats.rounds === 1; i++) await sleep(5);
+  assert.equal(ckpt.stats.rounds, 2, 'a round after the last commit');
+  await ckpt.close();
+  db.close();
+});
+
 test('without the checkpointer and with automatic checkpoints off, the same writes grow the WAL (the control)', async () => {
   const { db, path } = open();
   db.pragma('wal_autocheckpoint = 0');
@@ -80,7 +106,7 @@ test('without the checkpointer and with automatic checkpoints off, the same writ
 test('a checkpointer thread that cannot run hands the checkpoints back to SQLite', async () => {
   const { db, path } = open();
   // The thread opens the store with fileMustExist: a path that does not exist fails it at once.
-  const ckpt = new Checkpoints(db, join(dir, 'missing.db'), 128, 5);
+  const ckpt = checkpoints(db, join(dir, 'missing.db'), 128, 5);
   for (let i = 0; i < 200 && ckpt.stats.failed === null; i++) await sleep(10);
   assert.match(ckpt.stats.failed ?? '', /cannot open .*missing\.db/);
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 128, 'automatic checkpoints are back');
