@@ -125,13 +125,15 @@ export class Checkpoints {
     if (this.closed) return this.closed;
     this.closing = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.stats.failed !== null) return (this.closed = Promise.resolve());
-    this.closed = new Promise((resolve) => {
-      // The thread closes its connection and its port, and so ends; until then it holds the loop.
-      this.worker.ref();
-      this.worker.once('exit', () => resolve());
-      this.worker.postMessage({ kind: 'close' } satisfies CheckpointerRequest);
-    });
+    this.closed =
+      this.stats.failed !== null
+        ? Promise.resolve()
+        : new Promise((resolve) => {
+            // The thread closes its connection and its port, and so ends; until then it holds the loop.
+            this.worker.ref();
+            this.worker.once('exit', () => resolve());
+            this.worker.postMessage({ kind: 'close' } satisfies CheckpointerRequest);
+          });
     return this.closed;
   }
 
