@@ -56,21 +56,27 @@ export class Checkpoints {
   private closed: Promise<void> | null = null;
   readonly stats: CheckpointStats = { rounds: 0, restarts: 0, maxLogPages: 0, failed: null };
 
+  private readonly resetPages: number;
+  private readonly intervalMs: number;
+  private readonly onStats: (stats: CheckpointStats) => void;
+
   /**
-   * `db` is the writer thread's connection (its automatic checkpoints are turned off while the
-   * checkpointer thread runs); `resetPages` the WAL's size, in pages, at which it is started again.
+   * `db` is the writer thread's connection to the store at `path` (its automatic checkpoints are
+   * turned off while the checkpointer thread runs); `resetPages` the WAL's size, in pages, at which it
+   * is started again; `intervalMs` the least time between rounds (default 500 ms); `onStats` is
+   * called with the stats after each round, at each restart, and when the thread fails.
    */
   constructor(
     private readonly db: Database.Database,
     path: string,
-    private readonly resetPages: number,
-    private readonly intervalMs = ROUND_INTERVAL_MS,
-    /** Called with the stats after each round, and when the thread fails. */
-    private readonly onStats: (stats: CheckpointStats) => void = () => {},
+    opts: { resetPages: number; intervalMs?: number; onStats?: (stats: CheckpointStats) => void },
   ) {
+    this.resetPages = opts.resetPages;
+    this.intervalMs = opts.intervalMs ?? ROUND_INTERVAL_MS;
+    this.onStats = opts.onStats ?? (() => {});
     this.passive = db.prepare('PRAGMA wal_checkpoint(PASSIVE)');
     db.pragma('wal_autocheckpoint = 0');
-    const data: CheckpointerThreadData = { path, resetPages };
+    const data: CheckpointerThreadData = { path, resetPages: this.resetPages };
     this.worker = new Worker(new URL('./checkpointer-thread.js', import.meta.url), { workerData: data });
     // The writer thread decides when it ends (close() ends this one first).
     this.worker.unref();

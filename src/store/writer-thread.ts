@@ -25,9 +25,10 @@ const db = openConnection(path);
 const writer = new BatchWriter(db);
 const retention = new Retention(db);
 // The checkpoints' figures go to the store's owner as they change (Store.stats().checkpoints).
-const checkpoints = new Checkpoints(db, path, DEFAULT_TUNING.checkpointPages, undefined, (stats) =>
-  port.postMessage({ checkpoints: stats } satisfies WriterNotice),
-);
+const checkpoints = new Checkpoints(db, path, {
+  resetPages: DEFAULT_TUNING.checkpointPages,
+  onStats: (stats) => port.postMessage({ checkpoints: stats } satisfies WriterNotice),
+});
 const queue: WriterRequest[] = [];
 let scheduled = false;
 

@@ -57,7 +57,7 @@ async function writeSteadily(db: Database.Database, ckpt: Checkpoints | null, pa
 
 test('under steady writes the WAL is copied beside the commits and starts again instead of growing', async () => {
   const { db, path } = open();
-  const ckpt = checkpoints(db, path, 256, 5);
+  const ckpt = checkpoints(db, path, { resetPages: 256, intervalMs: 5 });
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 0, "the writer's own checkpoints are off");
   const maxWal = await writeSteadily(db, ckpt, path, 600);
   await ckpt.close();
@@ -80,7 +80,7 @@ test('under steady writes the WAL is copied beside the commits and starts again 
 test('when the writes stop, a round still copies the last commits, even with the WAL due to start again', async () => {
   const { db, path } = open();
   // Any WAL is "due to start again" at 1 page: every round sets it.
-  const ckpt = checkpoints(db, path, 1, 5);
+  const ckpt = checkpoints(db, path, { resetPages: 1, intervalMs: 5 });
   const insert = db.prepare('INSERT INTO t (b) VALUES (randomblob(4000))');
   insert.run();
   ckpt.afterCommit();
@@ -106,7 +106,7 @@ test('without the checkpointer and with automatic checkpoints off, the same writ
 test('a checkpointer thread that cannot run hands the checkpoints back to SQLite', async () => {
   const { db, path } = open();
   // The thread opens the store with fileMustExist: a path that does not exist fails it at once.
-  const ckpt = checkpoints(db, join(dir, 'missing.db'), 128, 5);
+  const ckpt = checkpoints(db, join(dir, 'missing.db'), { resetPages: 128, intervalMs: 5 });
   for (let i = 0; i < 200 && ckpt.stats.failed === null; i++) await sleep(10);
   assert.match(ckpt.stats.failed ?? '', /cannot open .*missing\.db/);
   assert.equal(db.pragma('wal_autocheckpoint', { simple: true }), 128, 'automatic checkpoints are back');
