@@ -13,6 +13,17 @@
 import type Database from 'better-sqlite3';
 import type { DetailSpace } from './detail-log.js';
 
+/**
+ * Where the oldest row with its detail in the log points. Ids grow with the log's segments, so the
+ * oldest such row's segment is the first one still needed. A store migrated from version 2 starts at
+ * `meta.first_log_id` (schema.ts): its older rows keep their details in SQLite, and reading past
+ * them at every call (each stats(), each scrape of the hub's /metrics) would cost a scan.
+ */
+export const FIRST_DETAIL_SQL =
+  'SELECT detail_seg AS s, detail_off AS o FROM entries ' +
+  "WHERE id >= coalesce((SELECT value FROM meta WHERE key = 'first_log_id'), 0) AND detail_seg IS NOT NULL " +
+  'ORDER BY id LIMIT 1';
+
 /** Rows per delete transaction. */
 const CHUNK = 5_000;
 /** Size retention deletes down to this fraction of the limit, so it does not run on every call. */
@@ -47,10 +58,7 @@ export class Retention {
       'DELETE FROM connections WHERE id IN (SELECT id FROM connections WHERE end < ? ORDER BY end, id LIMIT ?)',
     );
     this.countEntries = db.prepare('SELECT count(*) AS n FROM entries');
-    // Ids grow with the log's segments: the oldest row's segment is the first one still needed.
-    this.firstDetail = db.prepare(
-      'SELECT detail_seg AS s, detail_off AS o FROM entries WHERE detail_seg IS NOT NULL ORDER BY id LIMIT 1',
-    );
+    this.firstDetail = db.prepare(FIRST_DETAIL_SQL);
     this.countConnections = db.prepare('SELECT count(*) AS n FROM connections');
   }
 

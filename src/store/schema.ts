@@ -82,10 +82,13 @@ CREATE TABLE saved_queries (name TEXT NOT NULL PRIMARY KEY, text TEXT NOT NULL, 
  *
  * 2 -> 3: a new entry's detail is in the detail log (detail-log.ts), where `detail_seg`,
  * `detail_off`, `detail_len` point; the rows already there keep theirs in `entry_details` (NULL).
+ * `meta.first_log_id` is the first id a row in the log can have, so that finding the oldest detail
+ * in the log (retention.ts) does not read past every older row.
  */
 const MIGRATIONS: string[] = [
   'DROP INDEX IF EXISTS entries_method; ALTER TABLE entries ADD COLUMN detail_whole INTEGER NOT NULL DEFAULT 1;',
-  'ALTER TABLE entries ADD COLUMN detail_seg INTEGER; ALTER TABLE entries ADD COLUMN detail_off INTEGER; ALTER TABLE entries ADD COLUMN detail_len INTEGER;',
+  'ALTER TABLE entries ADD COLUMN detail_seg INTEGER; ALTER TABLE entries ADD COLUMN detail_off INTEGER; ALTER TABLE entries ADD COLUMN detail_len INTEGER;' +
+    " INSERT INTO meta (key, value) SELECT 'first_log_id', coalesce(max(id), 0) + 1 FROM entries;",
 ];
 
 export interface Tuning {

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Store, StoreError } from '../../src/store/index.js';
+import { FIRST_DETAIL_SQL } from '../../src/store/retention.js';
 import { APPLICATION_ID } from '../../src/store/schema.js';
 import { tempDir } from './fixtures.js';
 import { asJson, makeEntry } from './records.js';
@@ -180,6 +181,16 @@ describe('opening', () => {
       [null, 1],
     );
     assert.equal((store.db.prepare('SELECT count(*) AS n FROM entry_details').get() as { n: number }).n, 1);
+    // The oldest detail in the log is found from the first id the log can have, not by reading the
+    // older rows: a seek on the rowid.
+    assert.deepEqual(store.db.prepare("SELECT value FROM meta WHERE key = 'first_log_id'").get(), {
+      value: 2,
+    });
+    const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${FIRST_DETAIL_SQL}`).all() as { detail: string }[])
+      .map((r) => r.detail)
+      .join('; ');
+    assert.match(plan, /SEARCH entries USING INTEGER PRIMARY KEY \(rowid>\?\)/);
+    assert.ok(store.stats().dataBytes > 0);
     const both2 = store.db
       .prepare(
         `SELECT ${store.sqlTarget.json} AS j FROM entries e LEFT JOIN entry_details d ON d.id = e.id ORDER BY e.id`,
