@@ -183,13 +183,31 @@ function finite(v: unknown): number | null {
  * reads `500` from the JSON.
  */
 function anyValue(v: unknown): SqlValue {
-  if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : Number.isFinite(v) ? v : null;
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) return Number.isFinite(v) ? v : null;
+    // Statuses are small: their BigInts are made once, not once per entry.
+    return v >= 0 && v < SMALL_BIGINTS.length ? SMALL_BIGINTS[v]! : BigInt(v);
+  }
   return typeof v === 'string' ? v : null;
 }
 
-const SIDES = ['src', 'dst'] as const;
-const ENDPOINT_NAMES = ['name', 'namespace', 'kind', 'workload', 'node'] as const;
+/** 0n to 1023n: HTTP, gRPC, DNS, Kafka and the other protocols' status codes. */
+const SMALL_BIGINTS: readonly bigint[] = Array.from({ length: 1024 }, (_, i) => BigInt(i));
+
 const optionalText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+
+/** Why `ep` is not an endpoint the columns can hold, or null. Its fields are read by name: keyed
+ * reads of a list of names (ep[f]) cost more than the rest of the check together. */
+function invalidEndpoint(ep: EntryEndpoint, side: 'src' | 'dst'): string | null {
+  if (ep === null || typeof ep !== 'object' || typeof ep.ip !== 'string' || !Number.isSafeInteger(ep.port))
+    return `${side} is not an endpoint {ip, port}`;
+  if (!optionalText(ep.name)) return `${side}.name is not a string`;
+  if (!optionalText(ep.namespace)) return `${side}.namespace is not a string`;
+  if (!optionalText(ep.kind)) return `${side}.kind is not a string`;
+  if (!optionalText(ep.workload)) return `${side}.workload is not a string`;
+  if (!optionalText(ep.node)) return `${side}.node is not a string`;
+  return null;
+}
 const count = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /**
@@ -201,12 +219,8 @@ export function invalidEntry(e: Entry): string | null {
   if (e === null || typeof e !== 'object') return 'not an object';
   if (!Number.isSafeInteger(e.timestamp)) return 'timestamp is not an integer (µs)';
   if (typeof e.protocol !== 'string' || (e.protocol as string) === '') return 'no protocol';
-  for (const side of SIDES) {
-    const ep = e[side];
-    if (ep === null || typeof ep !== 'object' || typeof ep.ip !== 'string' || !Number.isSafeInteger(ep.port))
-      return `${side} is not an endpoint {ip, port}`;
-    for (const f of ENDPOINT_NAMES) if (!optionalText(ep[f])) return `${side}.${f} is not a string`;
-  }
+  const endpoints = invalidEndpoint(e.src, 'src') ?? invalidEndpoint(e.dst, 'dst');
+  if (endpoints !== null) return endpoints;
   if (typeof e.method !== 'string' || typeof e.path !== 'string') return 'method or path is not a string';
   const st = e.status as unknown;
   if (!(st === null || typeof st === 'string' || (typeof st === 'number' && Number.isFinite(st))))
@@ -345,15 +359,28 @@ export function summaryOf(r: SummaryRecord): Omit<StoredEntry, 'request' | 'resp
   return out;
 }
 
-/** Endpoint fields the summary columns hold (as text, when present). */
-const ENDPOINT_TEXT = new Set(['name', 'namespace', 'kind', 'workload', 'node']);
-
-/** Whether the summary columns give `ep` back exactly: ip, port, and text or absent names only. */
+/**
+ * Whether the summary columns give `ep` back exactly: ip, port, and text or absent names only (the
+ * columns hold name, namespace, kind, workload and node as text; a null would come back absent).
+ */
 function endpointInColumns(ep: EntryEndpoint): boolean {
   for (const k in ep) {
-    if (k === 'ip' || k === 'port') continue;
-    const v = (ep as unknown as Record<string, unknown>)[k];
-    if (!ENDPOINT_TEXT.has(k) || !(v === undefined || typeof v === 'string')) return false;
+    switch (k) {
+      case 'ip':
+      case 'port':
+        continue;
+      case 'name':
+      case 'namespace':
+      case 'kind':
+      case 'workload':
+      case 'node': {
+        const v = (ep as unknown as Record<string, unknown>)[k];
+        if (v === undefined || typeof v === 'string') continue;
+        return false;
+      }
+      default:
+        return false;
+    }
   }
   return true;
 }

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import type { Entry } from '../../src/dissect/entry.js';
+import { invalidEntry } from '../../src/store/entry-rows.js';
 import { Store, StoreError } from '../../src/store/index.js';
 import { realRecords, tempDir } from './fixtures.js';
 import { asJson, makeConnection, makeEntry } from './records.js';
@@ -259,10 +260,47 @@ describe('batches', () => {
       { ...makeEntry(6), dst: { ip: '10.0.0.2', port: 80, name: 7 } },
       { ...makeEntry(7), connectionId: '3' },
       { ...makeEntry(8), elapsedMs: Number.POSITIVE_INFINITY },
+      // Every name column of either endpoint is held to text.
+      { ...makeEntry(12), src: { ip: '10.0.0.1', port: 1, namespace: 5 } },
+      { ...makeEntry(13), src: { ip: '10.0.0.1', port: 1, kind: false } },
+      { ...makeEntry(14), dst: { ip: '10.0.0.2', port: 80, workload: {} } },
+      { ...makeEntry(15), dst: { ip: '10.0.0.2', port: 80, node: ['n'] } },
     ] as unknown as Entry[];
     assert.equal(store.ingest(null, [makeEntry(10), ...bad, makeEntry(11)], [{ id: 'x' } as never]), true);
     assert.equal(store.stats().entries, 2);
-    assert.equal(store.stats().rejected, 10);
+    assert.equal(store.stats().rejected, 14);
+    store.close();
+  });
+
+  test('why an entry is refused names the field', () => {
+    const why = (e: unknown) => invalidEntry(e as Entry);
+    assert.equal(why(makeEntry(1)), null);
+    assert.equal(
+      why({ ...makeEntry(1), src: { ip: '10.0.0.1', port: 1, kind: 3 } }),
+      'src.kind is not a string',
+    );
+    assert.equal(
+      why({ ...makeEntry(1), dst: { ip: '10.0.0.1', port: 1, node: 3 } }),
+      'dst.node is not a string',
+    );
+    assert.equal(why({ ...makeEntry(1), dst: { ip: 1, port: 1 } }), 'dst is not an endpoint {ip, port}');
+    // null and absent names are both fine (a null name makes the detail whole, tested above).
+    assert.equal(why({ ...makeEntry(1), src: { ip: '10.0.0.1', port: 1, name: null } }), null);
+  });
+
+  test('an integral status is stored as an integer, small or large, and a fraction as a real', () => {
+    const store = fresh();
+    const statuses = [0, 200, 1023, 1024, 2 ** 40, -1, 2.5];
+    store.ingest(
+      null,
+      statuses.map((status, i) => makeEntry(i + 1, { status })),
+      [],
+    );
+    const rows = store.db.prepare('SELECT status, typeof(status) AS t FROM entries ORDER BY id').all();
+    assert.deepEqual(
+      rows,
+      statuses.map((status) => ({ status, t: Number.isInteger(status) ? 'integer' : 'real' })),
+    );
     store.close();
   });
 
