@@ -276,6 +276,7 @@ async function main() {
   console.log(
     `  mean entry JSON ${fmt(jsonBytes / sampled)} B; file ${(st.fileBytes / 1e6).toFixed(0)} MB (${fmt(st.fileBytes / st.entries)} B per entry)`,
   );
+  console.log(`  ${fmt(st.transactions)} transactions, ${fmt(st.entries / st.transactions)} entries each`);
 
   if (process.env.QUERIES === '0') {
     await store.close();

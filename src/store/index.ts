@@ -46,6 +46,7 @@ import {
   type BatchResult,
   type BatchSource,
   BatchWriter,
+  type GroupCommit,
   type PreparedBatch,
   prepareBatch,
   WriterThread,
@@ -75,6 +76,8 @@ export interface StoreOptions {
    * on: use write() and maintain(), which answer with promises (docs/store.md, "Writer thread").
    */
   writer?: 'inline' | 'thread';
+  /** The writer thread's group commit (writer.ts GroupCommit); the default suits a hub. */
+  groupCommit?: GroupCommit;
   /**
    * A reader thread for entriesAsync() and serviceMapAsync() (a file store only): reads that take a
    * client's filter run there, and one that takes longer than `timeoutMs` (default 30 s) is
@@ -189,7 +192,7 @@ export class Store {
     this.cache = new StatementCache(db, STATEMENT_CACHE);
     this.retentionRunner = new Retention(db);
     this.inline = opts.writer === 'thread' ? null : new BatchWriter(db);
-    this.thread = opts.writer === 'thread' ? new WriterThread(path) : null;
+    this.thread = opts.writer === 'thread' ? new WriterThread(path, opts.groupCommit) : null;
     // The writer thread has the checkpoints (checkpoints.ts): a write here (a saved query) must not
     // run one on this thread.
     if (this.thread) db.pragma('wal_autocheckpoint = 0');
@@ -510,7 +513,8 @@ export class Store {
    * Counts: entries and connection records stored, the files' bytes (database, WAL, detail log),
    * the data's bytes as retention measures them against maxBytes (dataBytes), agents with a
    * watermark; since open, records ingest() skipped as malformed and filter statements evicted from
-   * the statement cache; with a writer thread, its checkpoints (checkpoints.ts; null inline).
+   * the statement cache, and write transactions committed; with a writer thread, its checkpoints
+   * (checkpoints.ts; null inline).
    */
   stats(): {
     entries: number;
@@ -520,6 +524,8 @@ export class Store {
     agents: number;
     rejected: number;
     statementsEvicted: number;
+    /** Write transactions committed since the store was opened (group commit puts many batches in one). */
+    transactions: number;
     checkpoints: CheckpointStats | null;
   } {
     this.assertOpen();
@@ -531,6 +537,7 @@ export class Store {
       agents: (this.s.countAgents.get() as { n: number }).n,
       rejected: this.rejected,
       statementsEvicted: this.cache.evicted,
+      transactions: this.thread ? this.thread.transactions : (this.inline?.transactions ?? 0),
       checkpoints: this.thread ? { ...this.thread.checkpoints } : null,
     };
   }

@@ -30,7 +30,13 @@ function contents(store: Store) {
     `SELECT ${store.sqlTarget.json} AS j FROM entries e LEFT JOIN entry_details d ON d.id = e.id WHERE e.id = ?`,
   );
   // The checkpoints are the writer thread's own (null inline): not part of what was stored.
-  const { fileBytes: _bytes, checkpoints: _checkpoints, ...stats } = store.stats();
+  // So is how the writes were grouped into transactions.
+  const {
+    fileBytes: _bytes,
+    checkpoints: _checkpoints,
+    transactions: _transactions,
+    ...stats
+  } = store.stats();
   return {
     summaries: all,
     whole: all.map((s) => store.entry(s.id)),
@@ -175,6 +181,43 @@ describe('the writer thread', async () => {
     await first.close();
     const second = Store.open({ path: p });
     await second.close();
+  });
+
+  test('group commit: while writes keep coming they share transactions; a lone write does not wait', async () => {
+    const linger = 1000;
+    const store = Store.open({
+      path: path(),
+      writer: 'thread',
+      groupCommit: { rows: 1000, lingerMs: linger },
+    });
+    // 64 writes of 100 entries, one every 5 ms, each answered in its own time, as agents' batches
+    // reach a hub: each would find the thread idle and commit alone (64 transactions).
+    const write = (k: number) =>
+      store.write([
+        {
+          source: { agent: 'a', seq: k + 1 },
+          entries: Array.from({ length: 100 }, (_, i) => makeEntry(k * 100 + i)),
+          connections: [],
+        },
+      ]);
+    const asked = [];
+    for (let k = 0; k < 64; k++) {
+      asked.push(write(k));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await Promise.all(asked);
+    assert.equal(store.stats().entries, 6400);
+    // The first is stored at once; then they wait, 1,000 rows (10 writes) at a time.
+    const tx = store.stats().transactions;
+    assert.ok(tx >= 2 && tx <= 16, `${tx} transactions for 64 writes`);
+
+    // Idle for longer than the linger: a write is stored at once, not held for company.
+    await new Promise((r) => setTimeout(r, linger + 200));
+    const t0 = performance.now();
+    await write(64);
+    assert.ok(performance.now() - t0 < linger / 2, `a lone write took ${performance.now() - t0} ms`);
+    assert.equal(store.stats().transactions, tx + 1);
+    await store.close();
   });
 
   test('an in-memory store has no writer thread', () => {
