@@ -37,7 +37,7 @@
  *    time to its answer (the acknowledgement an agent waits for) is shown.
  *
  * Environment: N, BATCH, GROUP, WRITER (inline|thread), INFLIGHT, ROUND, MIX (cluster|corpus), UNIFORM (0|1),
- * QUERIES=0 (ingest only), STORE (the file; default a fresh one under /tmp/podwire-store-bench,
+ * GROUP_COMMIT=ROWS/MS (the writer thread's group commit, src/store/writer.ts; 0/0 for none), QUERIES=0 (ingest only), STORE (the file; default a fresh one under /tmp/podwire-store-bench,
  * removed at the end with its WAL, lock and detail log unless KEEP=1).
  */
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -56,6 +56,11 @@ const THREAD = process.env.WRITER === 'thread';
 const INFLIGHT = Number(process.env.INFLIGHT ?? 16);
 /** With the writer thread, batches are made ROUND at a time (not timed), then written (timed). */
 const ROUND = Number(process.env.ROUND ?? 600);
+const GROUP_COMMIT = process.env.GROUP_COMMIT
+  ? (([rows, lingerMs]) => ({ rows: Number(rows), lingerMs: Number(lingerMs) }))(
+      process.env.GROUP_COMMIT.split('/'),
+    )
+  : null;
 const DIR = '/tmp/podwire-store-bench';
 const STORE = process.env.STORE ?? join(DIR, `store-${process.pid}.db`);
 const GOALS = { ingestPerSecond: 50_000, queryMs: 200 };
@@ -212,7 +217,11 @@ async function main() {
     rmSync(STORE + s, { force: true, recursive: true });
   const all = await templates();
   const gen = generator(all);
-  const store = Store.open({ path: STORE, writer: THREAD ? 'thread' : 'inline' });
+  const store = Store.open({
+    path: STORE,
+    writer: THREAD ? 'thread' : 'inline',
+    ...(GROUP_COMMIT ? { groupCommit: GROUP_COMMIT } : {}),
+  });
 
   console.log(
     `store benchmark: ${fmt(N)} entries, batches of ${BATCH}${THREAD ? `, writer thread, ${INFLIGHT} batches in flight` : GROUP > 1 ? `, ${GROUP} batches per transaction` : ''}, mix ${MIX}, ${STORE}`,
