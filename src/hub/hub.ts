@@ -120,6 +120,7 @@ export class Hub {
         fileBytes: st.fileBytes,
         dataBytes: st.dataBytes,
         writeFailed: store.writeFailure !== null,
+        transactions: st.transactions,
         checkpoints: st.checkpoints,
         intake: this.intake,
       };

@@ -13,6 +13,8 @@ export interface StoreFigures {
   dataBytes: number;
   /** The store can no longer write (its writer thread stopped). */
   writeFailed: boolean;
+  /** Write transactions committed (group commit puts many batches in one). */
+  transactions: number;
   /** The checkpointer beside the writer thread; null for a store that writes inline. */
   checkpoints: { rounds: number; restarts: number; failed: string | null } | null;
   intake: { entries: number; connections: number; batches: number; replays: number; lost: number };
@@ -94,6 +96,11 @@ export function registerStoreMetrics(
     'podwire_store_write_failed',
     '1 when the store can no longer write (its writer thread stopped)',
     (f) => (f.writeFailed ? 1 : 0),
+  );
+  counter(
+    'podwire_store_transactions_total',
+    'Write transactions committed; entries stored per transaction show how well writes are grouped',
+    (f) => f.transactions,
   );
   counter(
     'podwire_store_checkpoint_rounds_total',

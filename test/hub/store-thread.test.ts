@@ -55,6 +55,9 @@ test('stored through the writer thread; a dead thread acknowledges nothing and /
     const stored = (await metric(hub, 'podwire_hub_batches_total', 'result="stored"')) ?? 0;
     const replays = (await metric(hub, 'podwire_hub_batches_total', 'result="replay"')) ?? 0;
     assert.ok(stored >= 3, `batches stored: ${stored}`);
+    // At least one commit, at most one per batch.
+    const tx = (await metric(hub, 'podwire_store_transactions_total')) ?? 0;
+    assert.ok(tx >= 1 && tx <= stored + replays, `transactions: ${tx}`);
     assert.equal(
       await metric(hub, 'podwire_store_write_seconds_count'),
       stored + replays,
