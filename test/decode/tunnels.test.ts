@@ -34,6 +34,7 @@ import {
   vxlan,
 } from '../support/packets.js';
 import { tempDir } from '../support/pcap-writer.js';
+import { captured } from './helpers.js';
 
 const INNER = ipv4(
   { src: '10.244.1.10', dst: '10.244.2.20', protocol: IpProtocol.TCP },
@@ -47,12 +48,7 @@ const overUdp = (port: number, payload: Uint8Array) =>
 function decode(frame: Uint8Array): { result: number; decoder: Decoder; errors: Record<string, number> } {
   const errors = new ErrorCounters();
   const decoder = new Decoder(errors);
-  const p = new CapturedPacket();
-  p.data = frame;
-  p.caplen = frame.length;
-  p.wirelen = frame.length;
-  p.linkType = LinkType.ETHERNET;
-  const result = decoder.decode(p);
+  const result = decoder.decode(captured(LinkType.ETHERNET, frame));
   return { result, decoder, errors: errors.toJSON() as Record<string, number> };
 }
 
